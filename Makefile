@@ -1,0 +1,36 @@
+# The two commands a newcomer needs: `make lab` and `make test`.
+VENV   ?= .venv
+PYTHON := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+JUPYTER_PORT ?= 8888
+# Tests run on two workers; nbval keeps each notebook on one worker (loadscope).
+PYTEST_WORKERS ?= 2
+
+.PHONY: lab test test-unit test-notebooks bench book exercises clean
+
+$(STAMP): pyproject.toml
+	test -x $(PYTHON) || python3 -m venv $(VENV)
+	$(PYTHON) -m pip install --quiet --upgrade pip
+	$(PYTHON) -m pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+lab: $(STAMP)
+	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb \
+	    --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
+	    $(if $(filter true,$(BROWSER)),--no-browser)
+
+test: $(STAMP)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
+	    --nbval --nbval-current-env -p no:cacheprovider
+
+test-unit: $(STAMP)
+	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) tests
+
+bench: $(STAMP)
+	$(PYTHON) benchmarks/run.py
+
+exercises: $(STAMP)
+	$(PYTHON) -m bpkit make-exercises
+
+clean:
+	rm -rf $(VENV) build *.egg-info docs/_build

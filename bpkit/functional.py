@@ -1,0 +1,1 @@
+"""Placeholder: functional ops are being written (see issue 2)."""
