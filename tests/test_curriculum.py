@@ -1,0 +1,134 @@
+"""Contract tests for the course itself: notebooks are complete, executed and consistent.
+
+nbval (run by `make test` on notebooks/ and solutions/) checks that every
+stored output is reproduced. These tests check what nbval cannot: that the
+student notebooks in exercises/ are the ones generated from solutions/, that
+they leak no answers, and that every notebook has the parts a learner relies on.
+"""
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+LECTURES = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SOLUTIONS = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb"))
+EXERCISES = sorted((ROOT / "exercises").glob("[0-9][0-9]_*.ipynb"))
+
+
+def _read(path):
+    return nbformat.read(path, as_version=4)
+
+
+def _text(nb, cell_type=None):
+    return "\n".join(c.source for c in nb.cells if cell_type in (None, c.cell_type))
+
+
+@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_notebook_is_committed_executed_with_python3_kernel(path):
+    nb = _read(path)
+    assert nb.metadata.kernelspec.name == "python3", f"{path.name}: kernelspec must be python3"
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert code, f"{path.name} has no code"
+    unexecuted = [i for i, c in enumerate(nb.cells) if c in code and c.execution_count is None]
+    tagged_skip = {i for i, c in enumerate(nb.cells) if "nbval-skip" in c.metadata.get("tags", [])}
+    assert not set(unexecuted) - tagged_skip, f"{path.name}: cells {unexecuted} were never executed"
+    for cell in code:
+        for out in cell.get("outputs", []):
+            assert out.output_type != "error" or "raises-exception" in cell.metadata.get("tags", []), (
+                f"{path.name}: a committed cell shows an error:\n{cell.source[:200]}"
+            )
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_has_objectives_recap_and_a_figure(path):
+    nb = _read(path)
+    markdown = _text(nb, "markdown").lower()
+    assert "learning objectives" in markdown or "you will learn" in markdown, path.name
+    assert "recap" in markdown, f"{path.name}: needs a recap at the end"
+    if path.name.startswith("00_"):
+        return
+    assert "what's next" in markdown or "what is next" in markdown or "next:" in markdown, path.name
+    images = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        if "image/png" in o.get("data", {})
+    ]
+    assert images, f"{path.name}: needs at least one figure"
+
+
+def test_exercises_are_generated_from_solutions():
+    """`bpkit make-exercises --check` fails when exercises/ drifts from solutions/."""
+    if not SOLUTIONS:
+        pytest.skip("no exercise notebooks yet")
+    result = subprocess.run(
+        [sys.executable, "-m", "bpkit", "make-exercises", "--check"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", SOLUTIONS, ids=lambda p: p.name)
+def test_every_answer_cell_is_followed_by_a_graded_check(path):
+    from bpkit import check
+
+    nb = _read(path)
+    answers = 0
+    for i, cell in enumerate(nb.cells):
+        meta = cell.metadata.get("nbgrader", {})
+        if not (meta.get("solution") and cell.cell_type == "code"):
+            continue
+        answers += 1
+        assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, meta
+        following = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
+        assert following is not None and following.cell_type == "code", f"{meta['grade_id']}: no check cell"
+        check_meta = following.metadata.get("nbgrader", {})
+        assert check_meta.get("grade") and check_meta.get("points", 0) > 0, (
+            f"{path.name}: the cell after {meta['grade_id']} must be a graded check cell with points"
+        )
+        called = re.findall(r"check\.([a-z_0-9]+)\(", following.source)
+        assert called, f"{path.name}: {check_meta['grade_id']} does not call a check.* function"
+        for name in called:
+            assert callable(getattr(check, name, None)), f"{path.name}: check.{name} does not exist"
+    assert 3 <= answers <= 6, f"{path.name}: {answers} graded exercises (want 3-6)"
+    hints = _text(nb, "markdown").count("<details>")
+    assert hints >= 1, f"{path.name}: hints belong in collapsible <details> cells"
+
+
+@pytest.mark.parametrize("path", EXERCISES, ids=lambda p: p.name)
+def test_student_notebook_raises_only_not_implemented(path, tmp_path):
+    """The contract: a fresh student notebook fails only where the student must write code."""
+    from nbclient import NotebookClient
+
+    nb = _read(path)
+    assert "### BEGIN SOLUTION" not in _text(nb), f"{path.name} leaks an answer"
+    assert "### BEGIN HIDDEN TESTS" not in _text(nb), f"{path.name} leaks hidden tests"
+    client = NotebookClient(
+        nb, timeout=120, kernel_name="python3", allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    # Run in a scratch folder: a student notebook must not need or touch project files.
+    client.execute()
+    errors = [
+        (i, out.ename) for i, c in enumerate(nb.cells) if c.cell_type == "code"
+        for out in c.get("outputs", []) if out.output_type == "error"
+    ]
+    names = {ename for _, ename in errors}
+    assert errors, f"{path.name}: nothing raised NotImplementedError, so an answer leaked"
+    assert names == {"NotImplementedError"}, f"{path.name}: unexpected errors {errors}"
+
+
+def test_readme_lists_every_lecture_notebook():
+    readme = (ROOT / "README.md").read_text()
+    for path in LECTURES:
+        assert path.name in readme, f"README's table does not list {path.name}"
+
+
+def test_notebooks_are_valid_json_with_stable_formatting():
+    for path in LECTURES + SOLUTIONS + EXERCISES:
+        json.loads(path.read_text())  # raises on a broken file
+        nbformat.validate(_read(path))
