@@ -109,7 +109,14 @@ def test_random_compositions_match_finite_differences(data):
     def f(x, weights):
         out = x @ weights
         for op in unary:
-            out = {"tanh": out.tanh, "sigmoid": out.sigmoid}.get(op, lambda o=out, op=op: (o * 0.3).exp() if op == "exp_small" else o * o)()
+            if op == "tanh":
+                out = out.tanh()
+            elif op == "sigmoid":
+                out = out.sigmoid()
+            elif op == "exp_small":  # bounded, so finite differences stay accurate
+                out = (out * 0.3).tanh().exp()
+            else:
+                out = out * out * 0.25
         return out.mean(axis=0).sum()
 
     report = gradcheck(f, Tensor(a), Tensor(w))
