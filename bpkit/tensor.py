@@ -476,9 +476,7 @@ class Tensor:
     def relu(self):
         """z = max(0, a); dz/da = g where a > 0, else 0."""
         a = self.data
-        mask = a > 0
-        data = a * mask
-        return _make(data, (self,), lambda g: (g * mask,), "relu")
+        return _make(np.maximum(a, 0.0), (self,), lambda g: (g * (a > 0),), "relu")
 
     def softmax(self, axis=-1):
         """s = e^a / sum e^a over axis; da = s * (g - sum(g * s, axis))."""
@@ -535,6 +533,8 @@ class Tensor:
         anomaly = _state.anomaly
         grads = {id(self): grad}
         for node in reversed(topological_order(self)):
+            if not node.requires_grad:
+                continue  # a constant: nothing to store or pass on
             g = grads.pop(id(node), None)
             if g is None:
                 continue
