@@ -1,0 +1,74 @@
+"""Exercise checkers that diagnose the bug, not only report "wrong".
+
+    from bpkit import check
+    check.linear_backward(linear_backward)
+    ✓ linear_backward: correct on 4 cases (dx, dW, db match to 1e-08)
+
+Each ``check.<exercise>(student_fn)`` runs the learner's function on several
+fixed-seed cases with non-square shapes (so a transpose cannot hide), on fresh
+copies of the inputs and under a time limit, and either prints one line or
+raises ``check.ExerciseFailed`` (an ``AssertionError``) whose message names the
+most likely mistake, e.g.
+
+    linear_backward: dW looks transposed: you returned shape (3, 5); dW must have W's shape (5, 3)
+      expected: dW = x.T @ dout
+
+A function that still raises ``NotImplementedError`` (an unanswered exercise)
+gets a ``NotImplementedError`` back, so generated exercise notebooks stop only
+on that. Every checker's docstring gives the exact signature it expects.
+To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
+"""
+
+from bpkit.check._core import ExerciseFailed
+from bpkit.check.calculus import derivative, dual_mul, dual_number, jacobian, numerical_gradient
+from bpkit.check.graphs import topological_sort, value_mul_backward, value_tanh_backward
+from bpkit.check.layers import (
+    batchnorm_backward,
+    linear_backward,
+    mse_backward,
+    relu_backward,
+    rnn_step_backward,
+    sigmoid_backward,
+    softmax_cross_entropy_backward,
+    tanh_backward,
+    unbroadcast,
+)
+from bpkit.check.training import (
+    adam_step,
+    clip_grad_norm,
+    he_std,
+    rmsprop_step,
+    sgd_momentum_step,
+    xavier_std,
+)
+
+__all__ = [
+    "ExerciseFailed",
+    # lecture 1 and 11: derivatives by hand
+    "derivative",
+    "numerical_gradient",
+    "jacobian",
+    "dual_mul",
+    "dual_number",
+    # lecture 2: the scalar engine
+    "value_mul_backward",
+    "value_tanh_backward",
+    "topological_sort",
+    # lectures 3, 4, 8, 9: layers and losses
+    "linear_backward",
+    "relu_backward",
+    "sigmoid_backward",
+    "tanh_backward",
+    "softmax_cross_entropy_backward",
+    "mse_backward",
+    "unbroadcast",
+    "batchnorm_backward",
+    "rnn_step_backward",
+    # lectures 5 and 8: training
+    "sgd_momentum_step",
+    "rmsprop_step",
+    "adam_step",
+    "xavier_std",
+    "he_std",
+    "clip_grad_norm",
+]

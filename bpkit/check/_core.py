@@ -1,0 +1,661 @@
+"""The machinery every checker shares, so that each checker is a short list of cases and bugs.
+
+A checker builds an ``Exercise`` and feeds it cases. For each case it gives the
+inputs, the right answer (computed here in plain numpy) and the classic wrong
+answers (``Bug``: what the mistake would return, and what to tell the learner).
+``Exercise.case`` then
+
+1. calls the learner's function on fresh copies of the inputs, under a time
+   limit, turning any exception into a message that shows the learner's line;
+2. checks that no input was changed in place;
+3. checks what came back: how many values, their types, shapes, dtypes, NaN;
+4. compares each output with the right answer, then with every known bug,
+   then with generic mistakes (sign, transpose, constant factor, shape), and
+   raises ``ExerciseFailed`` with the first diagnosis.
+
+Adding a checker means writing the reference answer and the bugs; nothing here.
+"""
+
+import ctypes
+import functools
+import numbers
+import os
+import signal
+import threading
+import time
+import traceback
+
+import numpy as np
+
+from bpkit.scalar import Value
+from bpkit.tensor import Tensor
+
+__all__ = [
+    "ExerciseFailed",
+    "checker",
+    "Exercise",
+    "Bug",
+    "TIME_LIMIT",
+    "call_student",
+    "diagnose",
+    "diagnose_list",
+    "shape_text",
+]
+
+#: Seconds one call of the learner's function may take before it counts as an infinite loop.
+TIME_LIMIT = 5.0
+
+# Frames inside these folders are not the learner's code: skip them when showing "your line".
+_BPKIT_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+_NUMPY_DIR = os.path.dirname(os.path.abspath(np.__file__))
+_STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
+
+
+class ExerciseFailed(AssertionError):
+    """The learner's answer is wrong; the message names the likely bug and what to look at."""
+
+
+class _OutOfTime(BaseException):
+    """Raised inside the learner's function at the time limit.
+
+    A BaseException, like KeyboardInterrupt, so that a bare ``except Exception:``
+    in the learner's loop cannot swallow it.
+    """
+
+
+class Bug:
+    """A classic mistake: the value(s) it would return in this case and what to tell the learner.
+
+    ``Bug("forgot dout: ...", dx=mask)`` says "if dx equals ``mask``, say this".
+    A bug that changes several outputs lists them all, e.g. ``Bug(msg, dx=..., dW=...)``;
+    it is reported at the first output that is wrong.
+    """
+
+    __slots__ = ("message", "values")
+
+    def __init__(self, message, **values):
+        self.message = message
+        self.values = values
+
+    def __repr__(self):
+        return f"Bug({self.message!r}, outputs={sorted(self.values)})"
+
+
+def shape_text(value):
+    """A short description of what ``value`` is: ``(4, 5)`` for arrays, the type name otherwise."""
+    if isinstance(value, np.ndarray):
+        return str(value.shape)
+    if isinstance(value, (list, tuple)) and value and all(isinstance(v, np.ndarray) for v in value):
+        return "[" + ", ".join(str(v.shape) for v in value) + "]"
+    if isinstance(value, tuple) and all(isinstance(n, int) for n in value):
+        return str(value)
+    if callable(value) and hasattr(value, "__name__"):
+        return value.__name__
+    if isinstance(value, bool) or not isinstance(value, numbers.Number):
+        return type(value).__name__
+    return f"{value:g}" if isinstance(value, numbers.Real) else repr(value)
+
+
+def checker(check_fn):
+    """Decorator for every public checker: the learner sees the diagnosis, not bpkit's insides.
+
+    The traceback of an ``ExerciseFailed`` is cut at the checker, so a notebook shows
+    the learner's cell, one line of bpkit and the message. An unexpected error in the
+    checker itself still becomes an ``ExerciseFailed`` that says so (and keeps its cause).
+    """
+
+    @functools.wraps(check_fn)
+    def run(student_fn):
+        try:
+            return check_fn(student_fn)
+        except (ExerciseFailed, NotImplementedError) as failure:
+            # The message says what is wrong; the checker's own frames would only hide it.
+            raise failure.with_traceback(None) from None
+        except Exception as exc:
+            raise ExerciseFailed(
+                f"{check_fn.__name__}: the checker itself failed on your answer "
+                f"({type(exc).__name__}: {exc}). That is a bug in bpkit.check: please report "
+                "it with your code"
+            ) from exc
+
+    return run
+
+
+# --- calling the learner's function ------------------------------------------------------------
+def _call_with_alarm(fn, args, kwargs, seconds):
+    """Run fn on the main thread; SIGALRM raises _OutOfTime inside it after ``seconds``."""
+
+    def on_alarm(signum, frame):
+        raise _OutOfTime
+
+    start = time.monotonic()
+    previous_handler = signal.signal(signal.SIGALRM, on_alarm)
+    previous_timer = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(
+            signal.SIGALRM, signal.SIG_DFL if previous_handler is None else previous_handler
+        )
+        if previous_timer[0] > 0:  # someone else's timer was running: give back what is left of it
+            left = max(previous_timer[0] - (time.monotonic() - start), 1e-3)
+            signal.setitimer(signal.ITIMER_REAL, left, previous_timer[1])
+
+
+def _call_in_thread(fn, args, kwargs, seconds):
+    """Run fn in a worker thread (no signals off the main thread, or on Windows)."""
+    result = {}
+
+    def target():
+        try:
+            result["value"] = fn(*args, **kwargs)
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+
+    worker = threading.Thread(target=target, name="bpkit-check", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        # A thread cannot be killed, but it can be asked to raise at its next bytecode.
+        ctypes.pythonapi.PyThreadState_SetAsyncExc(
+            ctypes.c_ulong(worker.ident), ctypes.py_object(_OutOfTime)
+        )
+        raise _OutOfTime
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
+
+
+def _learner_frame(exc):
+    """The deepest traceback frame in the learner's code (not bpkit, numpy, stdlib), or None."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    ours = (_BPKIT_DIR, _NUMPY_DIR, _STDLIB_DIR)
+    theirs = [f for f in frames if not os.path.abspath(f.filename).startswith(ours)]
+    return theirs[-1] if theirs else None
+
+
+_ERROR_HINTS = {
+    "ValueError": "a shape mismatch is the usual cause: write each array's shape next to every "
+    "term of your formula",
+    "IndexError": "an index is out of range: check which axis you index and its length",
+    "NameError": "a name that is not defined: a typo, or a variable from another cell?",
+    "ZeroDivisionError": "a division by zero",
+    "RecursionError": "the recursion never stops (or the graph is deeper than Python's "
+    "recursion limit): check the base case, or use a loop with your own stack",
+    "TypeError": "an operation got the wrong kind of object: print the type of each variable",
+    "AttributeError": "an attribute that this object does not have: print its type",
+}
+
+
+def call_student(name, fn, args, kwargs=None, signature=None, where=""):
+    """fn(*args, **kwargs) under ``TIME_LIMIT``; an exception or timeout becomes ``ExerciseFailed``.
+
+    A ``NotImplementedError`` passes through (as a fresh ``NotImplementedError``
+    with a friendly message): it means "not answered yet", and generated
+    exercise notebooks are allowed to stop on it and only on it.
+    """
+    kwargs = kwargs or {}
+    seconds = TIME_LIMIT
+    try:
+        if hasattr(signal, "setitimer") and threading.current_thread() is threading.main_thread():
+            return _call_with_alarm(fn, args, kwargs, seconds)
+        return _call_in_thread(fn, args, kwargs, seconds)
+    except _OutOfTime:
+        message = (
+            f"{name}: your function did not finish within {seconds:g} s. An infinite loop? "
+            "Look for a `while` whose condition never changes, or a loop variable you "
+            "never advance."
+        )
+    except NotImplementedError:
+        raise NotImplementedError(
+            f"{name}: not answered yet. Replace `raise NotImplementedError()` with your code."
+        ) from None
+    except Exception as exc:
+        message = _describe_exception(name, exc, signature)
+    raise ExerciseFailed(message + (f"\n  ({where})" if where else ""))
+
+
+def _describe_exception(name, exc, signature):
+    """Name the exception, the learner's line and a hint; a failed call means a bad signature."""
+    frame = _learner_frame(exc)
+    kind = type(exc).__name__
+    if frame is None and isinstance(exc, TypeError):
+        wanted = f": it must be `{signature}`" if signature else ""
+        return f"{name}: your function could not be called as the exercise asks{wanted}. ({exc})"
+    text = f"{name}: your function raised {kind}: {exc}"
+    if frame is not None:
+        line = (frame.line or "").strip()
+        text += f"\n  in {frame.name}(), line {frame.lineno}: {line}"
+    hint = _ERROR_HINTS.get(kind)
+    if hint is None and isinstance(exc, (ArithmeticError, LookupError)):
+        hint = "check the line above with small inputs you can follow by hand"
+    if hint:
+        text += f"\n  hint: {hint}."
+    return text
+
+
+# --- inputs: fresh copies in, mutation check after -----------------------------------------------
+def _fresh(value):
+    """A copy the learner may scribble on: arrays and lists of arrays; the rest is shared."""
+    if isinstance(value, np.ndarray):
+        return value.copy()
+    if isinstance(value, list):
+        return [_fresh(v) for v in value]
+    return value
+
+
+def _same(before, after, tol):
+    """True when ``after`` still holds what ``before`` held (to ``tol`` relative, 0 = exactly)."""
+    if isinstance(before, np.ndarray):
+        if not isinstance(after, np.ndarray) or after.shape != before.shape:
+            return False
+        if tol == 0:
+            return bool(np.array_equal(before, after, equal_nan=True))
+        with np.errstate(all="ignore"):
+            scale = max(float(np.max(np.abs(before), initial=0.0)), 1.0)
+            return bool(np.all(np.abs(after - before) <= tol * scale))
+    if isinstance(before, list):
+        return (
+            isinstance(after, list)
+            and len(after) == len(before)
+            and all(_same(b, a, tol) for b, a in zip(before, after))
+        )
+    return True
+
+
+def _shares(output, argument):
+    """True if the returned ``output`` is (a view of) the array the learner was given."""
+    return (
+        isinstance(output, np.ndarray)
+        and isinstance(argument, np.ndarray)
+        and np.shares_memory(output, argument)
+    )
+
+
+# --- looking at one output -------------------------------------------------------------------
+def _close(got, want, tol):
+    """|got - want| <= tol * (|want| + max|want|) everywhere: relative to the array's scale."""
+    if got.shape != want.shape:
+        return False
+    with np.errstate(all="ignore"):
+        scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-6)
+        return bool(np.all(np.abs(got - want) <= tol * (np.abs(want) + scale)))
+
+
+def _as_number_array(out, got, expected):
+    """(float64 ndarray, None) for anything numeric, or (None, message) for the wrong kind."""
+    wants_number = not isinstance(expected, np.ndarray)
+    what = "a number (a float)" if wants_number else "a numpy array"
+    if got is None:
+        return (
+            None,
+            f"{out} is None. Did you forget a `return`, or return the result of an in-place op?",
+        )
+    if isinstance(got, Tensor):
+        return None, f"{out} is a bpkit Tensor; return {what}: use `{out}.data`"
+    if isinstance(got, Value):
+        return None, f"{out} is a bpkit Value; return {what}: use `{out}.data`"
+    if isinstance(got, (list, tuple)):
+        fix = "np.array(...)" if not wants_number else "a single float"
+        return None, f"{out} is a {type(got).__name__} of {len(got)} items; return {what} ({fix})"
+    if isinstance(got, bool):
+        return None, f"{out} is a bool ({got}); return {what}"
+    if isinstance(got, (numbers.Number, np.generic)) and not isinstance(got, np.ndarray):
+        if isinstance(got, numbers.Complex) and not isinstance(got, numbers.Real):
+            return None, f"{out} is a complex number ({got}); return a real one"
+        got = np.asarray(got)
+    if not isinstance(got, np.ndarray):
+        return None, f"{out} is a {type(got).__name__}; return {what}"
+    kind = got.dtype.kind
+    if kind == "O":
+        return None, (
+            f"{out} is an array of Python objects (dtype=object), not of numbers: it was probably "
+            "built from a list of arrays of different shapes, or of Values/Tensors"
+        )
+    if kind == "c":
+        return (
+            None,
+            f"{out} is a complex array; gradients here are real (a sqrt of a negative number?)",
+        )
+    if kind not in "biuf":
+        return None, f"{out} has dtype {got.dtype}, not numbers"
+    return got.astype(np.float64), None
+
+
+def _squeeze(shape):
+    return tuple(n for n in shape if n != 1)
+
+
+def _shape_story(out, got, want, like):
+    """Explain a wrong shape: transposed, a lost or extra size-1 axis, broadcast, or different."""
+    target = f"{like}'s shape {want.shape}" if like else f"shape {want.shape}"
+    if want.shape == ():
+        return f"{out} has shape {got.shape}, but must be a single number"
+    if got.ndim == 2 and got.shape == want.T.shape:
+        return f"{out} looks transposed: you returned shape {got.shape}; {out} must have {target}"
+    if _squeeze(got.shape) == _squeeze(want.shape):
+        extra = "an extra" if got.ndim > want.ndim else "a missing"
+        return (
+            f"{out} has shape {got.shape} but must have {target}: {extra} size-1 axis "
+            "(keepdims=True, or a reshape?)"
+        )
+    try:
+        widened = np.broadcast_shapes(got.shape, want.shape) == got.shape
+    except ValueError:
+        widened = False
+    if widened and got.size > want.size:
+        return (
+            f"{out} has shape {got.shape}, bigger than {target}: broadcasting stretched it. "
+            "Where an input was broadcast in the forward pass, its gradient is summed over the "
+            "broadcast axes"
+        )
+    return f"{out} has shape {got.shape} but must have {target}"
+
+
+def _worst(got, want):
+    """(index, relative error) of the entry where ``got`` is furthest from ``want``."""
+    with np.errstate(all="ignore"):
+        scale = max(float(np.max(np.abs(want), initial=0.0)), 1e-12)
+        error = np.abs(got - want) / scale
+        error = np.where(np.isnan(error), np.inf, error)
+    index = np.unravel_index(int(np.argmax(error)), want.shape) if want.ndim else ()
+    return index, float(error[index])
+
+
+def _fmt_index(index):
+    return "" if index == () else f"[{', '.join(str(int(i)) for i in index)}]"
+
+
+def diagnose(out, got, want, bugs=(), like=None, formula=None, tol=1e-8, nonfinite_hint=None):
+    """None if ``got`` matches ``want``; otherwise one message naming the most likely mistake.
+
+    Order: kind of object, known bugs, shape, NaN/inf, dtype, then generic
+    mistakes (sign, transpose, constant factor) and finally where it is wrong.
+    """
+    # A learner's huge or NaN numbers must not make the diagnosis itself warn or fail.
+    with np.errstate(all="ignore"):
+        return _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint)
+
+
+def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
+    value, problem = _as_number_array(out, got, want)
+    if problem:
+        return problem
+    wants_array = isinstance(want, np.ndarray) and want.ndim > 0
+    want = np.asarray(want, dtype=np.float64)
+    hint = f"\n  expected: {formula}" if formula else ""
+    if _close(value, want, tol):
+        if wants_array and np.asarray(got).dtype != np.float64:
+            return f"{out} has the right values but dtype {np.asarray(got).dtype}; return float64"
+        return None
+    for bug in bugs:
+        if out in bug.values:
+            candidate = np.asarray(bug.values[out], dtype=np.float64)
+            # A bug counts only where it really differs from the right answer in this case.
+            if _close(value, candidate, tol) and not _close(candidate, want, tol):
+                return bug.message
+    if value.shape != want.shape:
+        if value.ndim == 2 and value.shape == want.T.shape and _close(value, want.T, tol):
+            target = f"{like}'s shape {want.shape}" if like else f"shape {want.shape}"
+            return (
+                f"{out} looks transposed: you returned shape {value.shape}; "
+                f"{out} must have {target}" + hint
+            )
+        size_one_only = _squeeze(value.shape) == _squeeze(want.shape)
+        if (
+            not size_one_only
+            and value.size == want.size
+            and want.ndim
+            and _close(value.reshape(want.shape), want, tol)
+        ):
+            target = f"{like}'s shape {want.shape}" if like else f"shape {want.shape}"
+            return (
+                f"{out} has the right numbers but shape {value.shape}; it must have {target} "
+                "(build it with np.zeros_like, or reshape)"
+            )
+        return _shape_story(out, value, want, like) + hint
+    if not np.all(np.isfinite(value)):
+        bad = ~np.isfinite(value)
+        first = tuple(np.argwhere(bad)[0]) if value.ndim else ()
+        what = "NaN" if np.isnan(value).any() else "inf"
+        advice = nonfinite_hint or "an overflow, a log of 0 or a division by 0?"
+        return (
+            f"{out} contains {what} ({int(bad.sum())} of {value.size} entries, first at "
+            f"{out}{_fmt_index(first)}): {advice}"
+        )
+    if np.asarray(got).dtype in (np.float32, np.float16):
+        return f"{out} is {np.asarray(got).dtype}: compute in float64 (don't cast with astype)"
+    if _close(value, -want, tol):
+        return f"{out} has the wrong sign: it is exactly -1 times the right answer" + hint
+    if value.ndim == 2 and _close(value, want.T, tol) and not _close(want, want.T, tol):
+        return f"{out} looks transposed (it equals the right answer's .T)" + hint
+    norm = float(np.sum(want * want))
+    if norm > 0:
+        factor = float(np.sum(value * want)) / norm
+        # Any number is a multiple of another: for a single number, only a simple ratio
+        # (2, 1/3, ...) says something.
+        simple = want.ndim > 0 or any(
+            abs(r - round(r)) < 1e-6 * abs(r) for r in (factor, 1 / factor if factor else 0.0)
+        )
+        if simple and abs(factor - 1) > 1e-6 and factor != 0 and _close(value, factor * want, tol):
+            return (
+                f"{out} is {factor:.6g} times the right answer: a constant factor is off "
+                "(a 2, a 1/N, a sum where a mean belongs, or the other way round?)" + hint
+            )
+    index, error = _worst(value, want)
+    where = f" at {out}{_fmt_index(index)}" if index != () else ""
+    text = (
+        f"{out} is wrong: max error {error:.3g} (relative to its largest entry){where}: "
+        f"you returned {value[index]:.6g}, expected {want[index]:.6g}"
+    )
+    if value.ndim:
+        wrong = int(np.sum(~np.isclose(value, want, rtol=tol, atol=tol * np.max(np.abs(want)))))
+        text += f"; {wrong} of {value.size} entries differ"
+    return text + hint
+
+
+def diagnose_list(out, got, want, bugs=(), tol=1e-8):
+    """Like ``diagnose``, for an output that is a list of arrays (one per input array)."""
+    if not isinstance(got, (list, tuple)):
+        return f"{out} is a {type(got).__name__}; return a list with one array per input array"
+    if len(got) != len(want):
+        return f"{out} has {len(got)} arrays; expected {len(want)}, one per input array"
+    values = [_as_number_array(f"{out}[{i}]", g, w) for i, (g, w) in enumerate(zip(got, want))]
+    for _, problem in values:
+        if problem:
+            return problem
+    arrays = [v for v, _ in values]
+
+    def all_close(candidates):
+        return all(
+            _close(a, np.asarray(c, dtype=np.float64), tol) for a, c in zip(arrays, candidates)
+        )
+
+    if all_close(want):
+        return None
+    for bug in bugs:
+        if out in bug.values and all_close(bug.values[out]):
+            candidate = bug.values[out]
+            if not all(
+                _close(np.asarray(c, dtype=np.float64), w, tol) for c, w in zip(candidate, want)
+            ):
+                return bug.message
+    for i, (g, w) in enumerate(zip(got, want)):
+        message = diagnose(f"{out}[{i}]", g, w, tol=tol)
+        if message:
+            return message
+    return None
+
+
+# --- one exercise ----------------------------------------------------------------------------
+class Exercise:
+    """Runs one learner function on a checker's cases; raises ``ExerciseFailed`` at the first bug.
+
+    name: the exercise (and checker) name, e.g. "linear_backward".
+    returns: the names of the values the function returns, e.g. ("dx", "dW", "db");
+        one name means the function returns that value alone (not a tuple).
+    signature: the exact signature the learner implements, shown when a call fails.
+    like: output name -> input name it must be shaped like (for shape messages).
+    formulas: output name -> the right formula, shown under generic diagnoses.
+    tol: relative tolerance (to each output's largest entry) for "correct".
+    sequence: the single return value is itself a list (a tuple is passed on, not refused).
+    """
+
+    def __init__(
+        self,
+        name,
+        student_fn,
+        returns,
+        signature,
+        like=None,
+        formulas=None,
+        tol=1e-8,
+        sequence=False,
+    ):
+        self.sequence = sequence
+        self.name = name
+        self.fn = student_fn
+        self.returns = (returns,) if isinstance(returns, str) else tuple(returns)
+        self.signature = signature
+        self.like = like or {}
+        self.formulas = formulas or {}
+        self.tol = tol
+        self.cases = 0
+        if not callable(student_fn):
+            called = " (you passed its result: drop the parentheses)" if student_fn is None else ""
+            self.fail(
+                f"expected your function, got {type(student_fn).__name__}{called}: "
+                f"write check.{name}(my_function), not check.{name}(my_function(...))"
+            )
+
+    # -- messages --
+    def fail(self, message, where=""):
+        """Raise ExerciseFailed with the exercise name in front and the case behind."""
+        raise ExerciseFailed(f"{self.name}: {message}" + (f"\n  ({where})" if where else ""))
+
+    def passed(self, detail=None):
+        """Print the one success line."""
+        if detail is None:
+            verb = "matches" if len(self.returns) == 1 else "match"
+            detail = f"{', '.join(self.returns)} {verb} to {self.tol:g}".replace("e-0", "e-")
+        plural = "case" if self.cases == 1 else "cases"
+        print(f"✓ {self.name}: correct on {self.cases} {plural} ({detail})")
+
+    @staticmethod
+    def describe(inputs, kwargs=None):
+        """'x (4, 5), W (5, 3), lr 0.1': the case, for the end of a message."""
+        items = list(inputs.items()) + list((kwargs or {}).items())
+        return ", ".join(
+            f"{k} {shape_text(v)}"
+            if isinstance(v, (np.ndarray, list))
+            else f"{k} = {shape_text(v)}"
+            for k, v in items
+        )
+
+    # -- the steps --
+    def call(self, inputs, kwargs=None, mutation_tol=0.0, mutation_hint=None):
+        """Call the learner's function on copies of ``inputs`` (in order); return its outputs.
+
+        Returns a tuple with one entry per name in ``returns``, after checking
+        that no input was modified and that the right number of values came back.
+        """
+        self.cases += 1
+        where = f"case {self.cases}: {self.describe(inputs, kwargs)}"
+        given = {k: _fresh(v) for k, v in inputs.items()}
+        result = call_student(
+            self.name, self.fn, tuple(given.values()), kwargs, self.signature, where
+        )
+        outputs = self._unpack(result, where)
+        for arg, original in inputs.items():
+            if not _same(original, given[arg], mutation_tol):
+                self.fail(self._mutation_message(arg, given[arg], outputs, mutation_hint), where)
+        return outputs, where
+
+    def _unpack(self, result, where):
+        names = ", ".join(self.returns)
+        if len(self.returns) == 1:
+            if isinstance(result, tuple) and not self.sequence:
+                self.fail(
+                    f"returned a tuple of {len(result)}; return {names} alone (a trailing comma, "
+                    f"as in `return {names},`, makes a tuple)",
+                    where,
+                )
+            return (result,)
+        if result is None:
+            self.fail(f"returned None. Did you forget `return {names}`?", where)
+        if not isinstance(result, (tuple, list)):
+            self.fail(
+                f"returned one {type(result).__name__}; return a tuple of {len(self.returns)}: "
+                f"`return {names}`",
+                where,
+            )
+        if len(result) != len(self.returns):
+            self.fail(
+                f"returned {len(result)} values; expected {len(self.returns)}: `return {names}` "
+                "(in this order)",
+                where,
+            )
+        return tuple(result)
+
+    def _mutation_message(self, arg, changed, outputs, hint):
+        aliased = [out for out, got in zip(self.returns, outputs) if _shares(got, changed)]
+        if aliased:
+            text = (
+                f"changed its input `{arg}` in place, and returned that same array as "
+                f"{aliased[0]}: `{aliased[0]} = {arg}` makes no copy, so writing into "
+                f"{aliased[0]} writes into the caller's {arg}. Start from `{arg}.copy()`"
+            )
+        else:
+            text = (
+                f"changed its input `{arg}` in place: `{arg} += ...`, `{arg} -= ...`, "
+                f"`{arg} *= ...` or `{arg}[...] = ...` write into the caller's array. Build a "
+                f"new array instead (`{arg} - ...`, or work on `{arg}.copy()`)"
+            )
+        return text + (f". Here: {hint[0].lower()}{hint[1:]}" if hint else "")
+
+    def check(self, outputs, expect, bugs=(), where="", nonfinite_hint=None, tol=None):
+        """Compare outputs with ``expect`` (output name -> right value); fail at the first bug."""
+        tol = self.tol if tol is None else tol
+        wrong = []
+        for out, got in zip(self.returns, outputs):
+            if out not in expect:
+                continue
+            if isinstance(expect[out], list):
+                message = diagnose_list(out, got, expect[out], bugs, tol)
+                if message:
+                    wrong.append((out, message))
+                continue
+            message = diagnose(
+                out,
+                got,
+                expect[out],
+                bugs,
+                like=self.like.get(out),
+                formula=self.formulas.get(out),
+                tol=tol,
+                nonfinite_hint=nonfinite_hint,
+            )
+            if message:
+                wrong.append((out, message))
+        if wrong:
+            also = [out for out, _ in wrong[1:]]
+            extra = f"\n  also wrong: {', '.join(also)}" if also else ""
+            self.fail(wrong[0][1] + extra, where)
+
+    def case(
+        self,
+        inputs,
+        expect,
+        bugs=(),
+        kwargs=None,
+        nonfinite_hint=None,
+        mutation_hint=None,
+        mutation_tol=0.0,
+    ):
+        """One case: call on ``inputs`` (+ ``kwargs``); check against ``expect`` and ``bugs``."""
+        if not isinstance(expect, dict):
+            expect = {self.returns[0]: expect}
+        outputs, where = self.call(inputs, kwargs, mutation_tol, mutation_hint)
+        self.check(outputs, expect, bugs, where, nonfinite_hint)
+        return outputs

@@ -1,0 +1,400 @@
+"""Checkers for derivatives by hand (lectures 1, 11): finite differences, Jacobians, duals.
+
+Finite differences are approximate, so these checkers compare with the exact
+derivative to 1e-5 (relative) using a step h = 1e-3: a central difference is
+then accurate to about h**2 = 1e-6, a one-sided one only to about h = 1e-3,
+which is how a forward difference is told apart from a central one.
+"""
+
+import math
+
+import numpy as np
+
+from bpkit.check._core import Bug, Exercise, call_student, checker, diagnose
+
+__all__ = ["derivative", "numerical_gradient", "jacobian", "dual_mul", "dual_number"]
+
+_H = 1e-3  # the step the checkers pass: big enough that O(h) and O(h**2) errors differ clearly
+
+
+def _named(name, fn):
+    """fn with a readable __name__, shown in messages as the case's f."""
+    fn.__name__ = name
+    return fn
+
+
+# --- derivative of f: R -> R --------------------------------------------------------------------
+def _central(f, x, h):
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
+@checker
+def derivative(student_fn):
+    """Check ``derivative(f, x, h=1e-5) -> float``: the central difference (f(x+h) - f(x-h)) / (2h).
+
+    Inputs: f a function float -> float, x a float, h the step (default 1e-5; the
+    checker passes h=1e-3 by keyword, and once leaves the default).
+    Return a float, within 1e-5 (relative) of f'(x).
+    Recognises: forward or backward difference (from its accuracy and from how its
+    error scales with h), divided by h instead of 2h (a factor 2), no division,
+    sign flip, f(x) returned.
+    """
+    ex = Exercise(
+        "derivative",
+        student_fn,
+        returns="dfdx",
+        signature="derivative(f, x, h=1e-5) -> float",
+        formulas={"dfdx": "dfdx = (f(x + h) - f(x - h)) / (2 * h)"},
+        tol=1e-5,
+    )
+    curves = [
+        (_named("x**3 - 2*x", lambda x: x**3 - 2 * x), lambda x: 3 * x**2 - 2, 1.5, _H),
+        (_named("sin", lambda x: math.sin(x)), math.cos, 0.8, _H),
+        (
+            _named("exp(-x**2)", lambda x: math.exp(-x * x)),
+            lambda x: -2 * x * math.exp(-x * x),
+            0.6,
+            _H,
+        ),
+        (_named("log", lambda x: math.log(x)), lambda x: 1 / x, 2.0, None),  # the default h
+    ]
+    for f, df, x, h in curves:
+        step = 1e-5 if h is None else h
+        central = _central(f, x, step)
+        bugs = [
+            Bug(
+                "that is the forward difference (f(x+h) - f(x)) / h: its error shrinks only "
+                "like h. Step both ways: (f(x+h) - f(x-h)) / (2h), whose error shrinks like h**2",
+                dfdx=(f(x + step) - f(x)) / step,
+            ),
+            Bug(
+                "that is the backward difference (f(x) - f(x-h)) / h: its error shrinks only "
+                "like h. Step both ways: (f(x+h) - f(x-h)) / (2h)",
+                dfdx=(f(x) - f(x - step)) / step,
+            ),
+            Bug(
+                "your answer is twice the derivative: you divided by h, but the two points "
+                "x - h and x + h are 2h apart: divide by 2 * h",
+                dfdx=2 * central,
+            ),
+            Bug("you forgot to divide by 2 * h", dfdx=f(x + step) - f(x - step)),
+            Bug("the sign is flipped: it is f(x + h) - f(x - h), in that order", dfdx=-central),
+            Bug("you returned f(x), not its derivative", dfdx=f(x)),
+        ]
+        kwargs = {} if h is None else {"h": h}
+        (got,), where = ex.call(dict(f=f, x=x), kwargs)
+        message = diagnose("dfdx", got, df(x), bugs, formula=ex.formulas["dfdx"], tol=ex.tol)
+        if message and message not in {b.message for b in bugs} and h is not None:
+            message = _error_scaling(ex, f, df, x, h, got) or message
+        if message:
+            ex.fail(message, where)
+    ex.passed("within 1e-5 of the exact derivative")
+
+
+def _error_scaling(ex, f, df, x, h, got):
+    """A diagnosis from how the error changes when h shrinks 10x (10x: first order), or None."""
+    try:
+        smaller = float(call_student(ex.name, ex.fn, (f, x), {"h": h / 10}, ex.signature))
+        first, second = abs(float(got) - df(x)), abs(smaller - df(x))
+    except (AssertionError, TypeError, ValueError):
+        return None
+    if not (math.isfinite(first) and math.isfinite(second)) or second == 0:
+        return None
+    ratio = first / second
+    if 5 < ratio < 20:
+        return (
+            f"your error shrinks only {ratio:.0f}x when h shrinks 10x: a first-order (one-sided) "
+            "difference such as (f(x+h) - f(x)) / h. The central difference "
+            "(f(x+h) - f(x-h)) / (2h) is second order: its error shrinks about 100x"
+        )
+    if ratio < 2:
+        return (
+            f"dfdx is {float(got):.6g}, expected {df(x):.6g}, and the error does not shrink when "
+            "h does: check the formula, and that it uses the h it is given"
+        )
+    return None
+
+
+# --- gradient of f: R^n -> R ---------------------------------------------------------------------
+def _perturbed(f, x, index, h):
+    """Central difference of f along the entries ``index`` selects (an element or a whole row)."""
+    plus, minus = x.copy(), x.copy()
+    plus[index] += h
+    minus[index] -= h
+    return (f(plus) - f(minus)) / (2 * h)
+
+
+@checker
+def numerical_gradient(student_fn):
+    """Check ``numerical_gradient(f, x, h=1e-5) -> ndarray`` shaped like x.
+
+    Inputs: f a function ndarray -> float, x a float64 ndarray of any shape (the
+    checker uses 1-, 2- and 3-D), h the step (passed as h=1e-3 by keyword).
+    Return grad with grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h) for every index i.
+    You may change x while you work, but it must hold its original values when you return.
+    Recognises: x not restored, forward difference, divided by h, whole rows
+    perturbed at once, wrong shape (e.g. flattened), sign.
+    """
+    ex = Exercise(
+        "numerical_gradient",
+        student_fn,
+        returns="grad",
+        signature="numerical_gradient(f, x, h=1e-5) -> ndarray",
+        like={"grad": "x"},
+        formulas={
+            "grad": "grad[i] = (f(x + h e_i) - f(x - h e_i)) / (2h) for every index i "
+            "(np.ndindex(x.shape)), in np.zeros_like(x)"
+        },
+        tol=1e-5,
+    )
+    for seed, shape in enumerate([(5,), (3, 4), (2, 3, 2)]):
+        rng = np.random.default_rng(1300 + seed)
+        x = rng.normal(size=shape)
+        c, d = rng.uniform(0.5, 2.0, size=shape), rng.uniform(0.5, 2.0, size=shape)
+        f = _named(
+            "f(x) = sum(c*sin(x)) + sum(d*x**2)/2",
+            lambda z, c=c, d=d: float(np.sum(c * np.sin(z)) + 0.5 * np.sum(d * z**2)),
+        )
+        exact = c * np.cos(x) + d * x
+        forward = np.zeros_like(x)
+        central = np.zeros_like(x)
+        for index in np.ndindex(shape):
+            bumped = x.copy()
+            bumped[index] += _H
+            forward[index] = (f(bumped) - f(x)) / _H
+            central[index] = _perturbed(f, x, index, _H)
+        bugs = [
+            Bug(
+                "that is the forward difference (f(x + h e_i) - f(x)) / h, accurate only to O(h); "
+                "step both ways: (f(x + h e_i) - f(x - h e_i)) / (2h)",
+                grad=forward,
+            ),
+            Bug(
+                "grad is twice too big: the two points are 2h apart, divide by 2 * h",
+                grad=2 * central,
+            ),
+        ]
+        if x.ndim > 1:
+            rows = np.zeros_like(x)
+            for i in range(len(x)):
+                rows[i] = _perturbed(f, x, i, _H)
+            bugs.append(
+                Bug(
+                    "you perturbed a whole row at a time: on a 2-D array x[i] is a row, not an "
+                    "element. Loop over every element: `for i in np.ndindex(x.shape)` (or x.flat)",
+                    grad=rows,
+                )
+            )
+        ex.case(
+            dict(f=f, x=x),
+            exact,
+            bugs,
+            kwargs={"h": _H},
+            mutation_tol=1e-9,
+            mutation_hint="If you change x[i] to evaluate f, put the original value back before "
+            "moving on: `old = x[i]; x[i] = old + h; ...; x[i] = old`",
+        )
+    ex.passed("within 1e-5 of the exact gradient")
+
+
+# --- Jacobian of f: R^n -> R^m ------------------------------------------------------------------
+@checker
+def jacobian(student_fn):
+    """Check ``jacobian(f, x, h=1e-5) -> ndarray`` of shape (m, n) for f: R^n -> R^m.
+
+    Inputs: f a function taking a 1-D float64 array of length n and returning one of
+    length m (m != n), x the point (n,), h the step (the checker passes h=1e-3).
+    Return J (m, n) with J[i, j] = d f_i / d x_j: one ROW per output, one COLUMN per input.
+    Recognises: transposed (n, m), the gradient of sum(f) instead of the Jacobian,
+    forward difference, divided by h instead of 2h, x changed in place.
+    """
+    ex = Exercise(
+        "jacobian",
+        student_fn,
+        returns="J",
+        signature="jacobian(f, x, h=1e-5) -> ndarray (m, n)",
+        formulas={"J": "J[:, j] = (f(x + h e_j) - f(x - h e_j)) / (2h): column j from input j"},
+        tol=1e-5,
+    )
+    for seed, (m, n) in enumerate([(3, 4), (2, 5), (4, 2)]):
+        rng = np.random.default_rng(1400 + seed)
+        A, B, x = rng.normal(size=(m, n)), rng.normal(size=(m, n)), rng.normal(size=n)
+        f = _named("f(x) = A @ tanh(x) + B @ x**2", lambda z, A=A, B=B: A @ np.tanh(z) + B @ z**2)
+        exact = A * (1 - np.tanh(x) ** 2) + B * (2 * x)
+        forward = np.stack([(f(x + _H * e) - f(x)) / _H for e in np.eye(n)], axis=1)
+        bugs = [
+            Bug(
+                f"you returned shape ({n},): the gradient of sum(f(x)). The Jacobian keeps one "
+                f"row per output: shape ({m}, {n}), J[i, j] = d f_i / d x_j",
+                J=exact.sum(axis=0),
+            ),
+            Bug(
+                "that is the forward difference, accurate only to O(h); use "
+                "(f(x + h e_j) - f(x - h e_j)) / (2h)",
+                J=forward,
+            ),
+            Bug("J is twice too big: the two points are 2h apart, divide by 2 * h", J=2 * exact),
+        ]
+        ex.case(
+            dict(f=f, x=x),
+            exact,
+            bugs,
+            kwargs={"h": _H},
+            mutation_tol=1e-9,
+        )
+    ex.passed("within 1e-5 of the exact Jacobian")
+
+
+# --- dual numbers ---------------------------------------------------------------------------------
+@checker
+def dual_mul(student_fn):
+    """Check ``dual_mul(a, da, b, db) -> (value, tangent)``.
+
+    (a + da e)(b + db e) = ab + (a db + da b) e, with e**2 = 0. Inputs: four floats.
+    Return two floats: value = a * b, tangent = a * db + da * b.
+    Recognises: tangent da * db, one term of the product rule missing, swapped outputs.
+    """
+    ex = Exercise(
+        "dual_mul",
+        student_fn,
+        returns=("value", "tangent"),
+        signature="dual_mul(a, da, b, db) -> (value, tangent)",
+        formulas={"value": "value = a * b", "tangent": "tangent = a * db + da * b"},
+    )
+    for a, da, b, db in [(2.0, 1.0, -3.0, 0.5), (1.5, -2.0, 4.0, 3.0), (-0.5, 0.25, 2.5, -1.0)]:
+        bugs = [
+            Bug(
+                "tangent = da * db: that product is the e**2 term, which is 0; the product rule "
+                "gives tangent = a * db + da * b",
+                tangent=da * db,
+            ),
+            Bug(
+                "the product rule has two terms: tangent = a * db + da * b (you have a * db only)",
+                tangent=a * db,
+            ),
+            Bug(
+                "the product rule has two terms: tangent = a * db + da * b (you have da * b only)",
+                tangent=da * b,
+            ),
+            Bug(
+                "value and tangent are swapped: return (value, tangent)",
+                value=a * db + da * b,
+                tangent=a * b,
+            ),
+        ]
+        ex.case(dict(a=a, da=da, b=b, db=db), dict(value=a * b, tangent=a * db + da * b), bugs)
+    ex.passed()
+
+
+def _composite(x, c):
+    """f(x) = x sin(x) + exp(c x): every op of the dual class in one expression."""
+    return x * x.sin() + (c * x).exp()
+
+
+@checker
+def dual_number(cls):
+    """Check a forward-mode dual number class ``cls(value, tangent)`` (``.value``, ``.tangent``).
+
+    Required: ``x + y`` and ``x * y`` for two duals and with a plain float on either
+    side (``2.0 * x``, ``x + 1.0``), and methods ``x.sin()`` and ``x.exp()``, each
+    returning a new instance. Rules, with e**2 = 0: (a + a'e) + (b + b'e) = (a+b) + (a'+b')e;
+    (a + a'e)(b + b'e) = ab + (ab' + a'b)e; sin(a + a'e) = sin a + a' cos a e;
+    exp(a + a'e) = exp a + a' exp a e.
+    Recognises, per op: tangent rule wrong (product rule term missing, chain-rule
+    factor a' forgotten, sign), a float operand not handled, a result that is not a dual.
+    """
+    ex = Exercise(
+        "dual_number",
+        cls,
+        returns=("value", "tangent"),
+        signature="Dual(value, tangent) with +, *, .sin(), .exp()",
+        tol=1e-10,
+    )
+    a, da, b, db, c = 0.7, 1.5, -1.2, 0.4, 2.5
+    ops = [
+        ("x + y", lambda: cls(a, da) + cls(b, db), a + b, da + db, []),
+        (
+            "x * y",
+            lambda: cls(a, da) * cls(b, db),
+            a * b,
+            a * db + da * b,
+            [
+                Bug(
+                    "x * y: the tangent needs both product-rule terms, a*db + da*b", tangent=a * db
+                ),
+                Bug(
+                    "x * y: the tangent needs both product-rule terms, a*db + da*b", tangent=da * b
+                ),
+                Bug(
+                    "x * y: da*db is the e**2 term, which is 0; the tangent is a*db + da*b",
+                    tangent=da * db,
+                ),
+            ],
+        ),
+        ("x + 2.5 (a float on the right)", lambda: cls(a, da) + c, a + c, da, []),
+        ("2.5 * x (a float on the left: __rmul__)", lambda: c * cls(a, da), c * a, c * da, []),
+        ("2.5 + x (a float on the left: __radd__)", lambda: c + cls(a, da), c + a, da, []),
+        (
+            "x.sin()",
+            lambda: cls(a, da).sin(),
+            math.sin(a),
+            math.cos(a) * da,
+            [
+                Bug(
+                    "sin: you forgot the chain rule's factor: tangent = cos(a) * da",
+                    tangent=math.cos(a),
+                ),
+                Bug(
+                    "sin: the derivative of sin is +cos: tangent = cos(a) * da",
+                    tangent=-math.cos(a) * da,
+                ),
+                Bug(
+                    "sin: the derivative of sin is cos, not sin: tangent = cos(a) * da",
+                    tangent=math.sin(a) * da,
+                ),
+            ],
+        ),
+        (
+            "x.exp()",
+            lambda: cls(a, da).exp(),
+            math.exp(a),
+            math.exp(a) * da,
+            [
+                Bug(
+                    "exp: you forgot the chain rule's factor: tangent = exp(a) * da",
+                    tangent=math.exp(a),
+                )
+            ],
+        ),
+        (
+            "f(x) = x * x.sin() + (2.5 * x).exp() seeded with tangent 1",
+            lambda: _composite(cls(a, 1.0), c),
+            a * math.sin(a) + math.exp(c * a),
+            math.sin(a) + a * math.cos(a) + c * math.exp(c * a),
+            [],
+        ),
+    ]
+    float_hint = (
+        "to let plain numbers in, wrap them: `if not isinstance(other, Dual): other = Dual(other, "
+        "0.0)` (a constant's tangent is 0), and define __radd__/__rmul__ for a float on the left"
+    )
+    for what, run, value, tangent, bugs in ops:
+        ex.cases += 1
+        where = f"case {ex.cases}: {what} with x = Dual({a:g}, {da:g}), y = Dual({b:g}, {db:g})"
+        try:
+            result = call_student(ex.name, run, (), None, ex.signature)
+        except AssertionError as failure:
+            message = str(failure)
+            if "a float" in what:
+                message += f"\n  {float_hint}"
+            ex.fail(message.removeprefix(f"{ex.name}: "), where)
+        if not isinstance(result, cls):
+            ex.fail(
+                f"{what} returned a {type(result).__name__}; return a new {cls.__name__}", where
+            )
+        try:
+            outputs = (result.value, result.tangent)
+        except AttributeError:
+            ex.fail(f"{cls.__name__} needs the attributes .value and .tangent", where)
+        ex.check(outputs, dict(value=value, tangent=tangent), bugs, where)
+    ex.passed("value and tangent of +, *, sin, exp and a composition")
