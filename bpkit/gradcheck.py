@@ -18,7 +18,7 @@ import numpy as np
 from bpkit.mode import no_grad
 from bpkit.scalar import Value
 
-__all__ = ["numerical_grad", "rel_error", "gradcheck", "GradcheckReport", "compare"]
+__all__ = ["GradcheckReport", "compare", "gradcheck", "numerical_grad", "rel_error"]
 
 
 def numerical_grad(f, x, eps=1e-6):
@@ -158,6 +158,8 @@ def gradcheck(f, *inputs, eps=1e-6, tol=1e-6, floor=1e-2, seed=0):
         errors = np.abs(a - numeric) / np.maximum(np.abs(a) + np.abs(numeric), floor)
         if errors.size == 0:
             continue
+        # A NaN gradient (or inf vs inf) is a failure, not an error too small to notice.
+        errors = np.where(np.isnan(errors), np.inf, errors)
         j = np.unravel_index(int(np.argmax(errors)), errors.shape)
         if errors[j] > worst.max_error or (i == 0 and worst.max_error == 0):
             worst = GradcheckReport(

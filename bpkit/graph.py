@@ -21,14 +21,20 @@ def topological_order(root):
     visited = {id(root)}
     # Each stack entry is (node, iterator over its parents): a hand-made call stack.
     stack = [(root, iter(root._parents))]
+    # Bound methods looked up once: this loop runs once per edge of the graph.
+    emit, mark, push, pop = order.append, visited.add, stack.append, stack.pop
     while stack:
         node, parents = stack[-1]
         for parent in parents:
-            if id(parent) not in visited:
-                visited.add(id(parent))
-                stack.append((parent, iter(parent._parents)))
+            key = id(parent)
+            if key in visited:
+                continue
+            mark(key)
+            if parent._parents:
+                push((parent, iter(parent._parents)))
                 break
+            emit(parent)  # a leaf: nothing to visit first, so skip the stack round trip
         else:
-            stack.pop()
-            order.append(node)
+            pop()
+            emit(node)
     return order

@@ -28,35 +28,51 @@ __all__ = ["Value"]
 _NUMBER = (int, float)
 
 
+def _to_float(x):
+    """float(x) for anything number-like (int, numpy scalar, Fraction); None for anything else.
+
+    Strings are refused although float("2.5") works: a string in arithmetic is a bug, not a number.
+    """
+    if isinstance(x, (str, bytes, bytearray)) or getattr(x, "ndim", 0):
+        return None
+    try:
+        return float(x)
+    except (TypeError, ValueError):
+        return None
+
+
+def _describe(x):
+    """'ndarray of shape (3,)' or "str 'abc'": what an error message says it got."""
+    if getattr(x, "ndim", 0):
+        return f"{type(x).__name__} of shape {x.shape} (use bpkit.Tensor for arrays)"
+    return f"{type(x).__name__} {x!r}"
+
+
 def _as_value(x, op):
     """Wrap a plain number as a constant Value; refuse anything else with a message naming ``op``."""
+    if type(x) is float:  # the common case first: constants in formulas
+        return Value(x)
     if isinstance(x, Value):
         return x
-    if isinstance(x, bool) or not isinstance(x, _NUMBER):
-        try:
-            return Value(float(x))
-        except (TypeError, ValueError):
-            raise TypeError(
-                f"{op}: expected a Value or a number, got {type(x).__name__} {x!r}"
-            ) from None
-    return Value(x)
+    data = _to_float(x)
+    if data is None:
+        raise TypeError(f"{op}: expected a Value or a number, got {_describe(x)}")
+    return Value(data)
 
 
 class Value:
     """A scalar that remembers how it was computed, so it can pass gradients back to its inputs."""
 
-    __slots__ = ("data", "grad", "_parents", "_local", "_op", "label")
+    __slots__ = ("_local", "_op", "_parents", "data", "grad", "label")
 
     def __init__(self, data, _parents=(), _local=(), _op="", label=""):
         if type(data) is not float:
             if isinstance(data, Value):
                 raise TypeError("Value: data must be a number, got a Value (use it directly)")
-            try:
-                data = float(data)
-            except (TypeError, ValueError):
-                raise TypeError(
-                    f"Value: data must be a number, got {type(data).__name__} {data!r}"
-                ) from None
+            number = _to_float(data)
+            if number is None:
+                raise TypeError(f"Value: data must be a number, got {_describe(data)}")
+            data = number
         self.data = data
         self.grad = 0.0
         self._parents = _parents
@@ -108,9 +124,12 @@ class Value:
         x, y = self.data, other.data
         if y == 0.0:
             # IEEE: x/0 is +-inf (or NaN for 0/0); Python would raise ZeroDivisionError.
-            z = math.copysign(math.inf, x) * math.copysign(1.0, y) if x else math.nan
-            return Value(z, (self, other), (math.inf, math.nan), "/")
-        return Value(x / y, (self, other), (1.0 / y, -x / (y * y)), "/")
+            dx = math.copysign(math.inf, y)
+            z = x * dx if x else math.nan
+            return Value(z, (self, other), (dx, -x * math.inf if x else math.nan), "/")
+        z = x / y
+        # -z/y rather than -x/y^2: y*y underflows to 0 for |y| < 1e-162.
+        return Value(z, (self, other), (1.0 / y, -z / y), "/")
 
     def __pow__(self, other):
         """z = x ** p; dz/dx = p x^(p-1), and if p is a Value, dz/dp = z ln x."""
@@ -148,7 +167,10 @@ class Value:
     # --- unary functions ----------------------------------------------------------
     def exp(self):
         """z = e^x; dz/dx = e^x = z."""
-        z = math.exp(self.data) if self.data < 709.78 else math.inf
+        try:
+            z = math.exp(self.data)
+        except OverflowError:  # IEEE: e^x overflows to inf for x > 709.78
+            z = math.inf
         return Value(z, (self,), (z,), "exp")
 
     def log(self):
@@ -183,18 +205,25 @@ class Value:
     def backward(self):
         """Fill ``.grad`` of every Value this one depends on with d(self)/d(that Value).
 
-        Gradients accumulate (``+=``): call ``zero_grad`` on parameters, or build a
-        fresh graph, before a second backward.
+        Leaves' gradients accumulate across calls, as in PyTorch: zero the
+        parameters' ``.grad`` between training steps. An intermediate node's
+        ``.grad`` is restarted from 0 on every call, because the loop passes on
+        a node's whole ``.grad``: a stale value from an earlier call would be
+        passed on again and counted twice.
         """
-        order = topological_order(self)
+        # Leaves only receive gradients; the nodes an op computed also pass them on.
+        computed = [node for node in topological_order(self) if node._parents]
+        for node in computed:
+            node.grad = 0.0
         self.grad = 1.0
         if _state.anomaly:
-            for node in reversed(order):
+            for node in reversed(computed):
                 for parent, local in zip(node._parents, node._local):
                     parent.grad += local * node.grad
-                    check_finite(node._op, parent.grad, "backward", "input gradient")
+                    if not math.isfinite(parent.grad):
+                        check_finite(node._op, parent.grad, "backward", "input gradient")
             return
-        for node in reversed(order):
+        for node in reversed(computed):
             grad = node.grad
             for parent, local in zip(node._parents, node._local):
                 parent.grad += local * grad
@@ -204,8 +233,7 @@ def _pow(x, p):
     """x ** p as a float, NaN where the real power is undefined (negative base, fractional p)."""
     try:
         z = x**p
-    except ZeroDivisionError:
-        return math.inf
-    except OverflowError:
-        return math.inf
+    except (ZeroDivisionError, OverflowError):
+        # 0 ** negative and overflow are +-inf in IEEE; negative only for an odd integer p.
+        return -math.inf if math.copysign(1.0, x) < 0 and p % 2 == 1 else math.inf
     return z if isinstance(z, float) else math.nan

@@ -44,6 +44,37 @@ def test_order_is_deterministic(dag):
     assert [n.name for n in topological_order(root)] == [n.name for n in topological_order(root)]
 
 
+def recursive_order(root):
+    """The textbook depth-first post-order (parents in the order given), recursion and all."""
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for parent in node._parents:
+                visit(parent)
+            order.append(node)
+
+    visit(root)
+    return order
+
+
+@given(dags())
+def test_same_order_as_the_recursive_walk_notebook_02_derives(dag):
+    root, _ = dag
+    assert [n.name for n in topological_order(root)] == [n.name for n in recursive_order(root)]
+
+
+def test_value_graph_with_a_reused_node():
+    a = Value(3.0, label="a")
+    b = a + a
+    c = b + b
+    order = topological_order(c)
+    assert order == [a, b, c]  # each once, although b and a are each used twice
+    leaf = Value(1.0)
+    assert topological_order(leaf) == [leaf]
+
+
 def test_diamond_and_reused_node_appear_once():
     a = Node("a")
     b, c = Node("b", [a]), Node("c", [a])
@@ -76,7 +107,13 @@ def test_naive_recursion_without_topological_order_is_wrong_or_exponential():
     b = a * 2.0  # db/da = 2
     c = b + b  # dc/db = 2, so dc/da = 4
     pass_running_total(c, 1.0)
-    assert a.grad != 4.0  # b's second use re-sends the first use's gradient
+    # By hand: c's first edge gives b.grad = 1 and a += 2 * 1; the second edge makes
+    # b.grad = 2 and sends a += 2 * 2 (the first path again, plus the second): a.grad = 6.
+    assert a.grad == 6.0
+    a2 = Value(3.0)
+    b2 = a2 * 2.0
+    (b2 + b2).backward()  # the sorted walk
+    assert a2.grad == 4.0
 
     visits = []
 
