@@ -9,6 +9,8 @@ depth-first search. Nothing here is used by bpkit itself.
 import math
 import sys
 
+RAISE_RECURSION_LIMIT = True
+
 
 class RefValue:
     def __init__(self, data, children=(), op=""):
@@ -96,8 +98,10 @@ class RefValue:
                     visit(child)
                 order.append(node)
 
-        # A deep graph needs a deep Python stack: the classic engine's limitation.
-        sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
+        # A deep graph needs a deep Python stack: the classic engine's limitation,
+        # worked around the classic way (run.py measures whether it is needed).
+        if RAISE_RECURSION_LIMIT:
+            sys.setrecursionlimit(max(sys.getrecursionlimit(), 100_000))
         visit(self)
         self.grad = 1.0
         for node in reversed(order):
