@@ -1,0 +1,36 @@
+"""Neural-network layers built on ``bpkit.Tensor``, and weight initialisers (``bpkit.nn.init``).
+
+``Module`` finds its parameters and children from its attributes, in the
+order ``__init__`` assigned them (see ``bpkit/nn/modules.py``).
+"""
+
+from bpkit.nn import init
+from bpkit.nn.batchnorm import BatchNorm1d, batch_norm
+from bpkit.nn.modules import (
+    MLP,
+    Dropout,
+    Linear,
+    Module,
+    ReLU,
+    Residual,
+    RNNCell,
+    Sequential,
+    Sigmoid,
+    Tanh,
+)
+
+__all__ = [
+    "MLP",
+    "BatchNorm1d",
+    "Dropout",
+    "Linear",
+    "Module",
+    "RNNCell",
+    "ReLU",
+    "Residual",
+    "Sequential",
+    "Sigmoid",
+    "Tanh",
+    "batch_norm",
+    "init",
+]
