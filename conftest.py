@@ -13,13 +13,17 @@ from pathlib import Path
 ROOT = Path(__file__).parent
 SANITIZE = ROOT / "nbval_sanitize.cfg"
 
+# The grader's test fixtures include corrupt, endless and failing notebooks on
+# purpose; tests/test_grading.py runs them under a time limit. nbval must not.
+collect_ignore_glob = ["tests/fixtures/*"]
+
 
 def pytest_configure(config):
     # nbval opens this file relative to the current directory: give it an
     # absolute path so `pytest` works from any folder.
     if config.pluginmanager.hasplugin("nbval") and getattr(config.option, "nbval", False):
-        if not config.option.sanitize_with:
-            config.option.sanitize_with = str(SANITIZE)
+        if not config.option.nbval_sanitize_with:
+            config.option.nbval_sanitize_with = str(SANITIZE)
 
 
 def pytest_collectstart(collector):

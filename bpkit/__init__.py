@@ -3,7 +3,7 @@
 The core (two autodiff engines, gradient checking) imports in a blink and
 needs only numpy. The teaching layers load on first use:
 ``bpkit.nn``, ``bpkit.optim``, ``bpkit.data``, ``bpkit.plot``,
-``bpkit.widgets``, ``bpkit.check``.
+``bpkit.surfaces``, ``bpkit.widgets``, ``bpkit.check``.
 """
 
 import importlib
@@ -34,11 +34,12 @@ __all__ = [
     "optim",
     "data",
     "plot",
+    "surfaces",
     "widgets",
     "check",
 ]
 
-_LAZY_MODULES = {"nn", "optim", "data", "plot", "widgets", "check"}
+_LAZY_MODULES = {"nn", "optim", "data", "plot", "surfaces", "widgets", "check"}
 
 
 def __getattr__(name):

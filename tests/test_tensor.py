@@ -226,8 +226,8 @@ def test_random_compositions_match_finite_differences(data):
                 out = out + bias
             elif op == "getitem":
                 out = out[np.arange(out.shape[0]) % 2 == 0]
-            else:
-                out = out.T * 1.5
+            else:  # transposed and back, so later ops still see (rows, 3)
+                out = (out.T * 1.5).T
         return out.mean(axis=0).sum()
 
     report = gradcheck(f, Tensor(a), Tensor(w), Tensor(b))
