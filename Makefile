@@ -14,10 +14,12 @@ $(STAMP): pyproject.toml
 	$(PYTHON) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# The server's root is the project (so exercises/ and solutions/ are browsable too);
+# the URL it prints opens notebook 00.
 lab: $(STAMP)
-	$(VENV)/bin/jupyter lab notebooks/00_start_here.ipynb \
-	    --port=$(JUPYTER_PORT) $(if $(filter 0,$(shell id -u)),--allow-root) \
-	    $(if $(filter true,$(BROWSER)),--no-browser)
+	$(VENV)/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(JUPYTER_PORT) \
+	    --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \
+	    $(if $(filter 0,$(shell id -u)),--allow-root) $(if $(filter true,$(BROWSER)),--no-browser)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
