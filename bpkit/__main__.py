@@ -57,7 +57,8 @@ def _grade(args):
     from bpkit.grading import GradingError, grade_path
 
     try:
-        return grade_path(args.path, timeout=args.timeout, total_timeout=args.total_timeout)
+        return grade_path(args.path, timeout=args.timeout, total_timeout=args.total_timeout,
+                          csv_path=args.csv)
     except GradingError as exc:
         print(f"bpkit grade: error: {exc}", file=sys.stderr)
         return 2
@@ -109,14 +110,16 @@ def build_parser():
         "grade",
         help="run a student notebook in a fresh kernel and report each exercise",
         description="Execute PATH (a .ipynb, or a folder of them) in a fresh python3 kernel, in "
-        "the notebook's folder, and print points, status and diagnosis per exercise. "
-        "Exit 0 only if every exercise passed.",
+        "a temporary copy, and print points, status and diagnosis per exercise. A folder's "
+        "results also go to a CSV (one row per exercise). Exit 0 only if every exercise passed.",
     )
     grade.add_argument("path", metavar="PATH", help="a notebook, or a folder of notebooks")
     grade.add_argument("--timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
                        help="time limit per cell (default: 60)")
     grade.add_argument("--total-timeout", type=_positive_seconds, default=600.0, metavar="SECONDS",
                        help="time limit per notebook (default: 600)")
+    grade.add_argument("--csv", metavar="FILE",
+                       help="write one row per exercise to FILE (default for a folder: PATH/grades.csv)")
     grade.set_defaults(run=_grade)
 
     doctor = commands.add_parser(

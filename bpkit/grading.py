@@ -1,7 +1,7 @@
 """Grade a student notebook: ``python -m bpkit grade PATH.ipynb``.
 
 The notebook runs top to bottom in a fresh ``python3`` kernel whose working
-directory is the notebook's folder, with errors allowed (a broken exercise
+directory is a throwaway folder holding a copy of the notebook, with errors allowed (a broken exercise
 must not hide the next one), a time limit per cell and one for the whole
 notebook. Each graded check cell (nbgrader ``"grade": true``, see
 bpkit/exercises.py) is one exercise, named by its grade_id without
@@ -17,13 +17,26 @@ the nearest solution cell above it). Status, first match wins:
   the diagnosis is the first line of its message;
 - passed: both cells ran cleanly; the exercise earns its points.
 
+Grading a class: ``grade DIR`` grades every ``*.ipynb`` in DIR and writes
+one CSV row per exercise (``DIR/grades.csv`` unless ``--csv`` names another
+file). Each submission runs in its own temporary copy, nested two folders
+deep, so files it writes with relative paths (``../x`` included) land in a
+tree that is deleted afterwards and the submissions are never touched; a
+cell's output beyond MAX_OUTPUT_BYTES is dropped with a note; a crash or a
+hang costs that notebook only. This is not a sandbox: code that writes to
+absolute paths still can, so grade untrusted work inside a container, as
+JupyterHub and nbgrader deployments do.
+
 NB (nbgrader): ``nbgrader autograde`` puts the hidden tests back before it
 runs a submission; this command runs the notebook as the student has it.
 """
 
+import csv
 import json
 import logging
+import shutil
 import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +44,8 @@ from pathlib import Path
 __all__ = [
     "ExerciseResult",
     "GradeReport",
+    "csv_rows",
+    "write_csv",
     "GradingError",
     "format_report",
     "grade_notebook",
@@ -39,6 +54,8 @@ __all__ = [
 ]
 
 STATUSES = ("passed", "failed", "not attempted", "error", "timed out")
+MAX_OUTPUT_BYTES = 1_000_000  # per cell: enough for any honest answer, far below a memory problem
+CSV_COLUMNS = ("notebook", "exercise", "points", "possible", "status", "diagnosis")
 
 # Run in the kernel right after a graded cell fails: is the exception an AssertionError?
 # (The error output carries only the class name, and checkers raise subclasses of it.)
@@ -178,6 +195,7 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
     from nbclient.exceptions import DeadKernelError
 
     timed_out, assertions, unrun, limits = set(), set(), {}, {}
+    output_bytes = {}  # cell index -> bytes of output seen so far
 
     class _GaveUp(Exception):
         pass
@@ -192,6 +210,24 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
                 raise _GaveUp()
             timed_out.add(self.current)
             return await super()._async_handle_timeout(timeout, cell)
+
+        def output(self, outs, msg, display_id, cell_index):
+            # Keep the first MAX_OUTPUT_BYTES of a cell's output and say once that the rest
+            # went: a print in a loop must not fill the grader's memory. Errors always pass.
+            if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+                return super().output(outs, msg, display_id, cell_index)
+            content = msg.get("content", {})
+            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            seen = output_bytes.get(cell_index, 0)
+            output_bytes[cell_index] = seen + size
+            if seen + size <= MAX_OUTPUT_BYTES:
+                return super().output(outs, msg, display_id, cell_index)
+            if seen <= MAX_OUTPUT_BYTES:
+                outs.append(nbformat.v4.new_output(
+                    "stream", name="stderr",
+                    text=f"[bpkit grade: output after the first {MAX_OUTPUT_BYTES:,} bytes dropped]\n",
+                ))
+            return None
 
     quiet = logging.getLogger("bpkit.grading.nbclient")
     quiet.addHandler(logging.NullHandler())
@@ -299,7 +335,12 @@ def grade_notebook(path, timeout=60.0, total_timeout=600.0, kernel_name="python3
         raise GradingError(
             f"{path} has no graded check cells (cells whose nbgrader metadata says \"grade\": true)"
         )
-    run = _run(nb, path.resolve().parent, timeout, total_timeout, kernel_name)
+    with tempfile.TemporaryDirectory(prefix="bpkit-grade-") as scratch:
+        # Two levels down, so that relative writes such as ../x stay inside the scratch tree.
+        folder = Path(scratch, "work", "submission")
+        folder.mkdir(parents=True)
+        shutil.copyfile(path, folder / path.name)  # for code that opens its own notebook
+        run = _run(nb, folder, timeout, total_timeout, kernel_name)
     results = [
         _judge(name, answer, check, points, nb, run, timeout, total_timeout)
         for name, answer, check, points in exercises
@@ -338,22 +379,45 @@ def format_report(report):
     return "\n".join(line.rstrip() for line in lines)
 
 
-def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print):
+def csv_rows(report):
+    """One dict per exercise (CSV_COLUMNS), for a spreadsheet of the class."""
+    name = Path(report.path).name
+    return [
+        {"notebook": name, "exercise": r.exercise, "points": _fmt_points(r.points),
+         "possible": _fmt_points(r.possible), "status": r.status, "diagnosis": r.diagnosis}
+        for r in report.results
+    ]
+
+
+def write_csv(rows, csv_path):
+    """Write ``rows`` (dicts with CSV_COLUMNS) to ``csv_path``, replacing the file."""
+    with open(csv_path, "w", newline="", encoding="utf-8") as f:
+        writer = csv.DictWriter(f, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print, csv_path=None):
     """Grade a notebook, or every ``*.ipynb`` directly in a folder; print the tables; return the exit code.
 
     0 when every exercise of every notebook passed, 1 otherwise. A missing
     path, or a single file that is not a notebook, raises GradingError; in a
-    folder, an unreadable notebook is reported and counts as a failure.
+    folder, an unreadable notebook is reported, gets one CSV row with status
+    "error", and counts as a failure. A folder's results go to ``csv_path``
+    (default ``PATH/grades.csv``); a single notebook's only if ``csv_path`` is given.
     """
     path = Path(path)
     if not path.is_dir():
         report = grade_notebook(path, timeout, total_timeout)
         print_fn(format_report(report))
+        if csv_path is not None:
+            write_csv(csv_rows(report), csv_path)
         return 0 if report.passed else 1
     notebooks = sorted(p for p in path.glob("*.ipynb") if p.is_file())
     if not notebooks:
         raise GradingError(f"{path} is a folder with no .ipynb notebooks in it")
-    code = 0
+    csv_path = Path(csv_path) if csv_path is not None else path / "grades.csv"
+    code, rows = 0, []
     for i, notebook in enumerate(notebooks):
         if i:
             print_fn("")
@@ -361,8 +425,13 @@ def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print):
             report = grade_notebook(notebook, timeout, total_timeout)
         except GradingError as exc:
             print_fn(f"{notebook}\n  error: {exc}")
+            rows.append({"notebook": notebook.name, "exercise": "", "points": "0", "possible": "",
+                         "status": "error", "diagnosis": str(exc)})
             code = 1
             continue
         print_fn(format_report(report))
+        rows.extend(csv_rows(report))
         code = code if report.passed else 1
+    write_csv(rows, csv_path)
+    print_fn(f"\n{len(notebooks)} notebook(s) graded; one row per exercise in {csv_path}")
     return code

@@ -163,3 +163,133 @@ def test_timeout_must_be_positive(capsys):
     with pytest.raises(SystemExit):
         raise SystemExit(main(["grade", "x.ipynb", "--timeout", "-1"]))
     assert "must be positive" in capsys.readouterr().err
+
+
+# --- a class's worth of hostile submissions (grade DIR) ---------------------------------------
+
+SQUARE_CHECK = (
+    "def check_square(fn):\n"
+    "    for x in (2.0, -3.0):\n"
+    "        if fn(x) != x * x:\n"
+    "            raise AssertionError(f'square: square({x}) returned {fn(x)!r}')\n"
+    "    print('square: correct')"
+)
+
+
+def _submission(answer, before=""):
+    """A one-exercise notebook: ``before`` runs first, then the square exercise with ``answer``."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    def graded(source, kind, points=None):
+        cell = new_code_cell(source)
+        flags = {"grade": kind == "check", "solution": kind == "answer", "locked": kind != "answer"}
+        if points:
+            flags["points"] = points
+        cell.metadata["nbgrader"] = {**flags, "grade_id": f"square_{kind}", "schema_version": 3}
+        return cell
+
+    cells = [new_code_cell(SQUARE_CHECK)]
+    if before:
+        cells.append(new_code_cell(before))
+    cells += [graded(answer, "answer"), graded("check_square(square)", "check", points=2)]
+    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    return nbformat.writes(nb)
+
+
+HOSTILE = {
+    "alice_correct.ipynb": _submission("def square(x):\n    return x * x"),
+    "bob_hangs.ipynb": _submission("def square(x):\n    while True:\n        pass"),
+    "carol_crashes.ipynb": _submission("def square(x):\n    return x * x", before="import os\nos._exit(3)"),
+    "dave_prints_megabytes.ipynb": _submission(
+        "for i in range(30_000):\n    print('spam' * 50)\nprint('x' * 3_000_000)\n"
+        "def square(x):\n    return x * x"
+    ),
+    "erin_writes_everywhere.ipynb": _submission(
+        "from pathlib import Path\n"
+        "Path('../escaped.txt').write_text('out')\n"
+        "Path('../../escaped.txt').write_text('out')\n"
+        "for other in Path('.').glob('*.ipynb'):\n    other.write_text('overwritten')\n"
+        "Path('alice_correct.ipynb').write_text('overwritten')\n"
+        "def square(x):\n    return x * x"
+    ),
+    "frank_corrupt.ipynb": '{"cells": [',
+}
+
+
+@pytest.fixture(scope="module")
+def graded_class(tmp_path_factory):
+    """Grade a folder of hostile submissions once; several tests read the result."""
+    root = tmp_path_factory.mktemp("class")
+    folder = root / "submissions"
+    folder.mkdir()
+    for name, text in HOSTILE.items():
+        (folder / name).write_text(text)
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    lines = []
+    code = grade_path(folder, timeout=3, total_timeout=60, print_fn=lines.append)
+    return {"root": root, "folder": folder, "before": before, "code": code, "text": "\n".join(lines)}
+
+
+def _csv(path):
+    import csv
+
+    with open(path, newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_grading_a_folder_writes_one_csv_row_per_exercise(graded_class):
+    rows = _csv(graded_class["folder"] / "grades.csv")
+    by_notebook = {row["notebook"]: row for row in rows}
+    assert sorted(by_notebook) == sorted(HOSTILE) and len(rows) == len(HOSTILE)
+    assert list(rows[0]) == ["notebook", "exercise", "points", "possible", "status", "diagnosis"]
+    assert by_notebook["alice_correct.ipynb"] == {
+        "notebook": "alice_correct.ipynb", "exercise": "square", "points": "2", "possible": "2",
+        "status": "passed", "diagnosis": "",
+    }
+    assert by_notebook["frank_corrupt.ipynb"]["status"] == "error"
+    assert "not valid notebook JSON" in by_notebook["frank_corrupt.ipynb"]["diagnosis"]
+    assert graded_class["code"] == 1
+    assert "one row per exercise in" in graded_class["text"]
+
+
+def test_hanging_and_crashing_notebooks_cost_only_themselves(graded_class):
+    rows = {row["notebook"]: row for row in _csv(graded_class["folder"] / "grades.csv")}
+    assert rows["bob_hangs.ipynb"]["status"] == "timed out"
+    assert "longer than 3 s" in rows["bob_hangs.ipynb"]["diagnosis"]
+    assert rows["carol_crashes.ipynb"]["status"] == "error"
+    assert "not run: the kernel died" in rows["carol_crashes.ipynb"]["diagnosis"]
+    # Notebooks after the bad ones were still graded.
+    assert rows["dave_prints_megabytes.ipynb"]["status"] == "passed"
+    assert rows["erin_writes_everywhere.ipynb"]["status"] == "passed"
+
+
+def test_submissions_are_never_touched_and_nothing_escapes(graded_class):
+    folder, root = graded_class["folder"], graded_class["root"]
+    after = {p.name: p.read_bytes() for p in folder.iterdir() if p.name != "grades.csv"}
+    assert after == graded_class["before"]
+    assert not (root / "escaped.txt").exists() and not (root.parent / "escaped.txt").exists()
+
+
+def test_output_of_a_cell_is_capped(tmp_path):
+    import nbformat
+
+    from bpkit import grading
+
+    nb = nbformat.reads(HOSTILE["dave_prints_megabytes.ipynb"], as_version=4)
+    grading._run(nb, tmp_path, timeout=30, total_timeout=60, kernel_name="python3")
+    answer = nb.cells[1]
+    stored = sum(len(o.get("text", "")) for o in answer.outputs)
+    assert stored <= grading.MAX_OUTPUT_BYTES + 200, stored
+    assert "bpkit grade: output after the first" in answer.outputs[-1].text
+    assert nb.cells[2].outputs[0].text == "square: correct\n"  # the check still ran
+
+
+def test_csv_option_for_a_single_notebook(tmp_path):
+    out = tmp_path / "one.csv"
+    code = main(["grade", str(FIXTURES / "grade_correct.ipynb"), "--csv", str(out)])
+    assert code == 0
+    rows = _csv(out)
+    assert [(r["exercise"], r["points"], r["status"]) for r in rows] == [
+        ("square", "1", "passed"), ("cube", "2", "passed"),
+    ]
