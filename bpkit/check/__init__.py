@@ -21,6 +21,7 @@ To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
 
 from bpkit.check._core import ExerciseFailed
 from bpkit.check.calculus import derivative, dual_mul, dual_number, jacobian, numerical_gradient
+from bpkit.check.classifier import accuracy, confusion_matrix, minibatches, two_layer_backward
 from bpkit.check.graphs import topological_sort, value_mul_backward, value_tanh_backward
 from bpkit.check.layers import (
     batchnorm_backward,
@@ -71,4 +72,9 @@ __all__ = [
     "xavier_std",
     "he_std",
     "clip_grad_norm",
+    # lecture 6: training a classifier
+    "accuracy",
+    "confusion_matrix",
+    "minibatches",
+    "two_layer_backward",
 ]
