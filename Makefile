@@ -2,6 +2,7 @@
 VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
+DOCS_STAMP := $(VENV)/.installed-docs
 JUPYTER_PORT ?= 8888
 # Tests run on two workers; nbval keeps each notebook on one worker (loadscope).
 PYTEST_WORKERS ?= 2
@@ -27,6 +28,15 @@ test: $(STAMP)
 
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) tests
+
+$(DOCS_STAMP): $(STAMP)
+	$(PYTHON) -m pip install --quiet -e ".[test,docs]"
+	touch $(DOCS_STAMP)
+
+# The book publishes the outputs nbval checked (nothing is executed); -W: a warning fails it.
+book: $(DOCS_STAMP)
+	$(VENV)/bin/sphinx-build -W --keep-going -q -b html -c docs . docs/_build/html
+	@echo "book: open docs/_build/html/index.html"
 
 bench: $(STAMP)
 	$(PYTHON) benchmarks/run.py

@@ -1,0 +1,44 @@
+"""Sphinx configuration for the course book: ``make book`` -> docs/_build/html/index.html.
+
+The source folder is the project root (so notebooks/ and solutions/ are read
+where they live), this file's folder is the configuration folder. Notebooks
+are NOT executed here: the book publishes the outputs that nbval checked.
+"""
+
+project = "bpkit: learn backpropagation by building it"
+author = "the bpkit authors"
+copyright = "2026, the bpkit authors"
+
+extensions = ["myst_nb"]
+
+# Only the book's pages: the course notebooks, the solutions and docs/*.md.
+exclude_patterns = [
+    ".*",
+    "**/.*",
+    "_build",
+    "build",
+    "*.egg-info",
+    "README.md",
+    "bpkit",
+    "benchmarks",
+    "exercises",
+    "tests",
+    "docs/_build",
+    "docs/images",
+    "docs/_root",
+]
+root_doc = "docs/index"
+
+nb_execution_mode = "off"
+myst_enable_extensions = ["dollarmath", "amsmath", "colon_fence"]
+myst_heading_anchors = 3
+
+html_theme = "sphinx_book_theme"
+html_title = "bpkit: learn backpropagation"
+html_theme_options = {
+    "show_toc_level": 2,
+    "use_download_button": True,
+}
+html_static_path = []
+# The start page lives at docs/index.html; this index.html at the top redirects to it.
+html_extra_path = ["_root"]
