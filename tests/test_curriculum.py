@@ -132,3 +132,20 @@ def test_notebooks_are_valid_json_with_stable_formatting():
     for path in LECTURES + SOLUTIONS + EXERCISES:
         json.loads(path.read_text())  # raises on a broken file
         nbformat.validate(_read(path))
+
+
+def test_instructors_guide_names_real_exercises():
+    """docs/instructors.md lists exercises per set, e.g. "set 3 (`linear_backward`, ...)": they must exist."""
+    guide = (ROOT / "docs" / "instructors.md").read_text()
+    mentions = re.findall(r"set (\d+) \(((?:`[a-z_0-9]+`(?:, )?)+)\)", guide)
+    assert mentions, "docs/instructors.md names no exercises per set"
+    for number, names in mentions:
+        matches = sorted((ROOT / "solutions").glob(f"{int(number):02d}_*.ipynb"))
+        assert matches, f"docs/instructors.md mentions set {number}, but solutions/ has no {int(number):02d}_*"
+        grade_ids = {
+            cell.metadata.get("nbgrader", {}).get("grade_id") for cell in _read(matches[0]).cells
+        }
+        for name in re.findall(r"`([a-z_0-9]+)`", names):
+            assert f"{name}_answer" in grade_ids, (
+                f"docs/instructors.md says set {number} has `{name}`, but {matches[0].name} has no such exercise"
+            )
