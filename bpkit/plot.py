@@ -23,6 +23,8 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 from matplotlib.ticker import LogFormatterSciNotation, LogLocator, NullFormatter
 
 from bpkit.graph import topological_order
+from bpkit.scalar import Value
+from bpkit.tensor import Tensor
 
 __all__ = [
     "CMAP",
@@ -65,10 +67,11 @@ def _new_axes(ax, figsize):
 
 def _as_float_array(x, what, func):
     """Numbers from an ndarray, list, Tensor, Value, or a list of Tensors/Values, as float64."""
-    if not isinstance(x, (np.ndarray, list, tuple)) and hasattr(x, "data"):
-        x = x.data  # a Tensor or Value: plot its numbers
+    # Tensors and Values hold their numbers in .data (numpy scalars have a .data too: a buffer).
+    if isinstance(x, (Tensor, Value)):
+        x = x.data
     if isinstance(x, (list, tuple)):
-        x = [v if isinstance(v, np.ndarray) or not hasattr(v, "data") else v.data for v in x]
+        x = [v.data if isinstance(v, (Tensor, Value)) else v for v in x]
     try:
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError):

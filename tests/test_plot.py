@@ -215,6 +215,13 @@ def test_loss_curve_dict_log_and_tensor_items():
     assert to_hex(lines[0].get_color()) == plot.PALETTE[0].lower()
 
 
+def test_loss_curve_takes_numpy_scalars():
+    # history.append(np.mean(losses)) gives numpy scalars, which have a .data buffer attribute.
+    history = [np.float64(1.0), np.float32(0.5), np.mean([0.2, 0.3]), Value(0.1)]
+    ax = plot.loss_curve(history)
+    np.testing.assert_allclose(ax.get_lines()[0].get_ydata(), [1.0, 0.5, 0.25, 0.1])
+
+
 def test_loss_curve_errors():
     with pytest.raises(ValueError, match="non-empty 1-D"):
         plot.loss_curve([])
