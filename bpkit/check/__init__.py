@@ -23,6 +23,13 @@ from bpkit.check._core import ExerciseFailed
 from bpkit.check.calculus import derivative, dual_mul, dual_number, jacobian, numerical_gradient
 from bpkit.check.classifier import accuracy, confusion_matrix, minibatches, two_layer_backward
 from bpkit.check.graphs import topological_sort, value_mul_backward, value_tanh_backward
+from bpkit.check.landscapes import (
+    classify_critical_point,
+    filter_normalize,
+    gradient_descent_restarts,
+    interpolate_losses,
+    numerical_hessian,
+)
 from bpkit.check.layers import (
     batchnorm_backward,
     linear_backward,
@@ -77,4 +84,10 @@ __all__ = [
     "confusion_matrix",
     "minibatches",
     "two_layer_backward",
+    # lecture 10: landscapes
+    "classify_critical_point",
+    "numerical_hessian",
+    "gradient_descent_restarts",
+    "interpolate_losses",
+    "filter_normalize",
 ]
