@@ -150,6 +150,40 @@ def test_nan_returns_are_named():
     assert "std contains NaN" in message
 
 
+@pytest.mark.parametrize("loss", [0.25, np.float64(0.25), np.array(0.25)], ids=type)
+def test_a_loss_returned_beside_the_gradient_is_named(loss):
+    def mse_backward(y_hat, y):
+        return loss, 2 * (y_hat - y) / y_hat.size
+
+    message = diagnosis(check.mse_backward, mse_backward)
+    assert "return only dy_hat, not (loss, dy_hat)" in message
+    assert "trailing comma" not in message
+
+
+def test_a_case_can_explain_an_exception_better_than_the_general_hint():
+    def deep(n):
+        return deep(n + 1)
+
+    with pytest.raises(ExerciseFailed) as info:
+        _core.call_student("demo", deep, (0,), hints={"RecursionError": "this case is deep"})
+    assert "raised RecursionError" in str(info.value)
+    assert "hint: this case is deep." in str(info.value)
+    with pytest.raises(ExerciseFailed) as info:
+        _core.call_student("demo", deep, (0,))
+    assert "recursion limit" in str(info.value)
+
+
+def test_a_value_input_is_named_by_its_label():
+    assert _core.shape_text(Value(1.0, label="root")) == "Value 'root'"
+    assert _core.shape_text(Value(1.0)) == "Value"
+
+
+def test_a_tiny_number_whose_inverse_overflows_is_diagnosed_not_a_crash():
+    # 1 / 2.2e-311 is inf: the "simple ratio" test must not call round(inf). Found by hypothesis.
+    message = diagnosis(check.xavier_std, lambda fan_in, fan_out: 2.225073858507e-311)
+    assert "std is wrong" in message and "the checker itself failed" not in message
+
+
 def test_a_tuple_instead_of_a_list_of_three_is_named():
     message = diagnosis(check.batchnorm_backward, lambda dout, x, gamma, eps=1e-5: (dout, gamma))
     assert "returned 2 values; expected 3" in message

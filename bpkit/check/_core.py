@@ -18,6 +18,7 @@ Adding a checker means writing the reference answer and the bugs; nothing here.
 
 import ctypes
 import functools
+import math
 import numbers
 import os
 import signal
@@ -89,6 +90,8 @@ def shape_text(value):
         return "[" + ", ".join(str(v.shape) for v in value) + "]"
     if isinstance(value, tuple) and all(isinstance(n, int) for n in value):
         return str(value)
+    if isinstance(value, Value):
+        return f"Value '{value.label}'" if value.label else "Value"
     if callable(value) and hasattr(value, "__name__"):
         return value.__name__
     if isinstance(value, bool) or not isinstance(value, numbers.Number):
@@ -188,12 +191,14 @@ _ERROR_HINTS = {
 }
 
 
-def call_student(name, fn, args, kwargs=None, signature=None, where=""):
+def call_student(name, fn, args, kwargs=None, signature=None, where="", hints=None):
     """fn(*args, **kwargs) under ``TIME_LIMIT``; an exception or timeout becomes ``ExerciseFailed``.
 
     A ``NotImplementedError`` passes through (as a fresh ``NotImplementedError``
     with a friendly message): it means "not answered yet", and generated
     exercise notebooks are allowed to stop on it and only on it.
+    ``hints`` (exception name -> hint) replaces the general hint for that
+    exception where the case knows better, e.g. a RecursionError on a deep graph.
     """
     kwargs = kwargs or {}
     seconds = TIME_LIMIT
@@ -212,11 +217,11 @@ def call_student(name, fn, args, kwargs=None, signature=None, where=""):
             f"{name}: not answered yet. Replace `raise NotImplementedError()` with your code."
         ) from None
     except Exception as exc:
-        message = _describe_exception(name, exc, signature)
+        message = _describe_exception(name, exc, signature, hints)
     raise ExerciseFailed(message + (f"\n  ({where})" if where else ""))
 
 
-def _describe_exception(name, exc, signature):
+def _describe_exception(name, exc, signature, hints=None):
     """Name the exception, the learner's line and a hint; a failed call means a bad signature."""
     frame = _learner_frame(exc)
     kind = type(exc).__name__
@@ -227,7 +232,7 @@ def _describe_exception(name, exc, signature):
     if frame is not None:
         line = (frame.line or "").strip()
         text += f"\n  in {frame.name}(), line {frame.lineno}: {line}"
-    hint = _ERROR_HINTS.get(kind)
+    hint = (hints or {}).get(kind) or _ERROR_HINTS.get(kind)
     if hint is None and isinstance(exc, (ArithmeticError, LookupError)):
         hint = "check the line above with small inputs you can follow by hand"
     if hint:
@@ -436,7 +441,8 @@ def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
         # Any number is a multiple of another: for a single number, only a simple ratio
         # (2, 1/3, ...) says something.
         simple = want.ndim > 0 or any(
-            abs(r - round(r)) < 1e-6 * abs(r) for r in (factor, 1 / factor if factor else 0.0)
+            math.isfinite(r) and abs(r - round(r)) < 1e-6 * abs(r)
+            for r in (factor, 1 / factor if factor else 0.0)
         )
         if simple and abs(factor - 1) > 1e-6 and factor != 0 and _close(value, factor * want, tol):
             return (
@@ -554,28 +560,30 @@ class Exercise:
         )
 
     # -- the steps --
-    def call(self, inputs, kwargs=None, mutation_tol=0.0, mutation_hint=None):
+    def call(self, inputs, kwargs=None, mutation_tol=0.0, mutation_hint=None, error_hints=None):
         """Call the learner's function on copies of ``inputs`` (in order); return its outputs.
 
         Returns a tuple with one entry per name in ``returns``, after checking
         that no input was modified and that the right number of values came back.
+        ``error_hints`` (exception name -> hint) explains an exception this case provokes.
         """
         self.cases += 1
         where = f"case {self.cases}: {self.describe(inputs, kwargs)}"
         given = {k: _fresh(v) for k, v in inputs.items()}
         result = call_student(
-            self.name, self.fn, tuple(given.values()), kwargs, self.signature, where
+            self.name, self.fn, tuple(given.values()), kwargs, self.signature, where, error_hints
         )
-        outputs = self._unpack(result, where)
+        outputs = self._unpack(result, where, inputs)
         for arg, original in inputs.items():
             if not _same(original, given[arg], mutation_tol):
                 self.fail(self._mutation_message(arg, given[arg], outputs, mutation_hint), where)
         return outputs, where
 
-    def _unpack(self, result, where):
+    def _unpack(self, result, where, inputs=None):
         names = ", ".join(self.returns)
         if len(self.returns) == 1:
             if isinstance(result, tuple) and not self.sequence:
+                self._refuse_loss_and_gradient(result, where, inputs or {})
                 self.fail(
                     f"returned a tuple of {len(result)}; return {names} alone (a trailing comma, "
                     f"as in `return {names},`, makes a tuple)",
@@ -597,6 +605,32 @@ class Exercise:
                 where,
             )
         return tuple(result)
+
+    def _refuse_loss_and_gradient(self, result, where, inputs):
+        """Fail on ``(loss, grad)`` (or ``(grad, loss)``): a number beside an array shaped right.
+
+        A backward function written inside a training loop often returns the loss too.
+        """
+        out = self.returns[0]
+        like = inputs.get(self.like.get(out))
+        if len(result) != 2 or not isinstance(like, np.ndarray):
+            return
+        for number, array, order in ((0, 1, f"(loss, {out})"), (1, 0, f"({out}, loss)")):
+            scalar = result[number]
+            if isinstance(scalar, np.ndarray) and scalar.ndim == 0:
+                scalar = scalar.item()
+            if (
+                isinstance(scalar, numbers.Real)
+                and not isinstance(scalar, bool)
+                and isinstance(result[array], np.ndarray)
+                and result[array].shape == like.shape
+            ):
+                self.fail(
+                    f"returned a tuple of a number and an array shaped like {self.like[out]}: "
+                    f"return only {out}, not {order}. This exercise is the backward pass alone; "
+                    "compute the loss in a separate function if you want to print it",
+                    where,
+                )
 
     def _mutation_message(self, arg, changed, outputs, hint):
         aliased = [out for out, got in zip(self.returns, outputs) if _shares(got, changed)]
