@@ -5,6 +5,8 @@ value_mul_backward, value_tanh_backward and topological_sort.
 """
 
 import math
+import time
+from collections import deque
 
 import numpy as np
 import pytest
@@ -39,6 +41,11 @@ def _forward_own_step(f, x, h=1e-5):
     return (f(x + step) - f(x)) / step
 
 
+def _central_own_h(f, x, h=1e-5):
+    h = 1e-3  # "a better step": the caller's h is thrown away
+    return (f(x + h) - f(x - h)) / (2 * h)
+
+
 DERIVATIVE_BUGS = [
     ("forward difference", lambda f, x, h=1e-5: (f(x + h) - f(x)) / h, ["forward difference"]),
     ("backward difference", lambda f, x, h=1e-5: (f(x) - f(x - h)) / h, ["backward difference"]),
@@ -49,6 +56,17 @@ DERIVATIVE_BUGS = [
     ),
     ("sign", lambda f, x, h=1e-5: (f(x - h) - f(x + h)) / (2 * h), ["sign is flipped"]),
     ("forward, own step", _forward_own_step, ["first-order"]),
+    (
+        "/ 2 * h",
+        lambda f, x, h=1e-5: (f(x + h) - f(x - h)) / 2 * h,
+        ["`/ 2 * h` multiplies by h", "Write `/ (2 * h)`"],
+    ),
+    (
+        "hard-coded step",
+        lambda f, x, h=1e-5: (f(x + 1e-5) - f(x - 1e-5)) / (2 * 1e-5),
+        ["ignores its h argument", "h = 0.1 and h = 0.01 both gave"],
+    ),
+    ("h overwritten", _central_own_h, ["ignores its h argument"]),
     ("no default h", lambda f, x, h: derivative_ok(f, x, h), ["could not be called", "h=1e-5"]),
 ]
 
@@ -67,6 +85,22 @@ def test_derivative_accepts_a_right_answer(capsys):
 def test_derivative_accepts_a_central_difference_with_its_own_step(capsys):
     # (f(x + h/2) - f(x - h/2)) / h is a central difference too: it must pass.
     assert_passes(check.derivative, lambda f, x, h=1e-5: (f(x + h / 2) - f(x - h / 2)) / h, capsys)
+
+
+def test_derivative_accepts_a_higher_order_stencil(capsys):
+    # Its error, O(h**4), changes with h far less than a central difference's: still it uses h.
+    def five_point(f, x, h=1e-5):
+        return (-f(x + 2 * h) + 8 * f(x + h) - 8 * f(x - h) + f(x - 2 * h)) / (12 * h)
+
+    assert_passes(check.derivative, five_point, capsys)
+
+
+def test_derivative_success_line_is_unchanged(capsys):
+    # solutions/01 stores this line: the h probe is not counted as a case.
+    check.derivative(derivative_ok)
+    assert capsys.readouterr().out == (
+        "✓ derivative: correct on 4 cases (within 1e-5 of the exact derivative)\n"
+    )
 
 
 # --- numerical_gradient ----------------------------------------------------------------------
@@ -290,9 +324,18 @@ def test_value_mul_backward_accepts_a_right_answer(capsys):
 
 
 VALUE_TANH_BUGS = [
-    ("pre-activation", lambda x, dout: (1 - x**2) * dout, ["used x where tanh(x) belongs"]),
+    (
+        "pre-activation",
+        lambda x, dout: (1 - x**2) * dout,
+        ["used x where tanh(x) belongs", "passes the pre-activation x", "t = math.tanh(x) first"],
+    ),
     ("forgot dout", lambda x, dout: 1 - math.tanh(x) ** 2, ["forgot the upstream gradient"]),
     ("forgot square", lambda x, dout: (1 - math.tanh(x)) * dout, ["forgot the square"]),
+    (
+        "squared the difference",
+        lambda x, dout: (1 - math.tanh(x)) ** 2 * dout,
+        ["squared the wrong thing", "1 - tanh(x)**2"],
+    ),
     ("returned t", lambda x, dout: math.tanh(x), ["forward value"]),
     ("None", lambda x, dout: None, ["dx is None", "return"]),
 ]
@@ -350,6 +393,34 @@ def _topo_duplicates(root):
     return order
 
 
+def _topo_by_distance(root):
+    # Breadth-first from the root, reversed: every node after the nodes nearer the root.
+    order, seen, queue = [], {id(root)}, deque([root])
+    while queue:
+        node = queue.popleft()
+        order.append(node)
+        for p in node._parents:
+            if id(p) not in seen:
+                seen.add(id(p))
+                queue.append(p)
+    return order[::-1]
+
+
+def _topo_recursive(root):
+    # Right on shallow graphs; the chain of 10,000 nodes exceeds Python's recursion limit.
+    order, seen = [], set()
+
+    def visit(node):
+        if id(node) not in seen:
+            seen.add(id(node))
+            for p in node._parents:
+                visit(p)
+            order.append(node)
+
+    visit(root)
+    return order
+
+
 def _topo_no_leaves(root):
     return [n for n in topo_ok(root) if n._parents] or [root]
 
@@ -362,6 +433,28 @@ TOPO_BUGS = [
     ("numbers", lambda root: [n.data for n in topo_ok(root)], ["item 0", "not their .data"]),
     ("a tuple", lambda root: tuple(topo_ok(root)), ["returned a tuple; return a list"]),
     ("a generator", lambda root: (n for n in topo_ok(root)), ["returned a generator", "list(...)"]),
+    (
+        "by distance from the root",
+        _topo_by_distance,
+        [
+            "case 5: paths of different lengths",
+            "'c' comes before its parent 'a'",
+            "ordering by distance from the output is not a topological order",
+            "1 step from root along its shortest path, but 2 steps through 'c'",
+        ],
+    ),
+    (
+        "recursive",
+        _topo_recursive,
+        [
+            "case 6",
+            "raised RecursionError",
+            "in visit(), line",
+            "tanh nodes: t1 = tanh(x)",  # 10,000 of them at the default recursion limit
+            "sys.getrecursionlimit() = ",
+            "keep your own stack in a list",
+        ],
+    ),
 ]
 
 
@@ -374,6 +467,13 @@ def test_topological_sort_names_each_bug(fn, expected):
 
 def test_topological_sort_accepts_a_right_answer(capsys):
     assert_passes(check.topological_sort, topo_ok, capsys)
+
+
+def test_topological_sort_stays_fast_with_its_deep_chain():
+    # The 10,000-node chain must not make the check slow: CPU time, robust to a loaded machine.
+    start = time.process_time()
+    check.topological_sort(topo_ok)
+    assert time.process_time() - start < 1.0
 
 
 def test_topological_sort_names_a_child_before_its_parent():

@@ -37,7 +37,7 @@ def derivative(student_fn):
     Return a float, within 1e-5 (relative) of f'(x).
     Recognises: forward or backward difference (from its accuracy and from how its
     error scales with h), divided by h instead of 2h (a factor 2), no division,
-    sign flip, f(x) returned.
+    `/ 2 * h` for `/ (2 * h)`, h ignored (a step of its own), sign flip, f(x) returned.
     """
     ex = Exercise(
         "derivative",
@@ -78,6 +78,11 @@ def derivative(student_fn):
                 dfdx=2 * central,
             ),
             Bug("you forgot to divide by 2 * h", dfdx=f(x + step) - f(x - step)),
+            Bug(
+                "`/ 2 * h` multiplies by h: Python reads `a / 2 * h` as `(a / 2) * h`, so your "
+                "answer is about h**2 times the derivative. Write `/ (2 * h)`",
+                dfdx=(f(x + step) - f(x - step)) / 2 * step,
+            ),
             Bug("the sign is flipped: it is f(x + h) - f(x - h), in that order", dfdx=-central),
             Bug("you returned f(x), not its derivative", dfdx=f(x)),
         ]
@@ -88,7 +93,41 @@ def derivative(student_fn):
             message = _error_scaling(ex, f, df, x, h, got) or message
         if message:
             ex.fail(message, where)
+    _uses_its_step(ex)
     ex.passed("within 1e-5 of the exact derivative")
+
+
+def _uses_its_step(ex):
+    """Fail if the answer does not change with h, as a hard-coded step would make it.
+
+    On f(x) = exp(2x) at x = 0.5 a central difference with step h is off by about
+    h**2 f'''(x) / 6 = 3.6 h**2: 0.036 at h = 0.1, 0.00036 at h = 0.01. An answer that
+    gives the same number for both steps cannot be using them (a higher-order stencil
+    changes less, but it changes).
+    """
+    f = _named("exp(2*x)", lambda x: math.exp(2 * x))
+    x, steps = 0.5, (0.1, 0.01)
+    where = f"f = exp(2*x), x = {x:g}, h = {steps[0]:g} and h = {steps[1]:g}"
+    got = []
+    for h in steps:
+        answer = call_student(ex.name, ex.fn, (f, x), {"h": h}, ex.signature, where)
+        try:
+            answer = float(answer)
+        except (TypeError, ValueError):
+            return  # the cases above have already checked what comes back
+        if not math.isfinite(answer):
+            return
+        got.append(answer)
+    central = [_central(f, x, h) for h in steps]
+    if abs(got[0] - got[1]) <= 1e-6 * abs(central[0] - central[1]):
+        ex.fail(
+            f"your function ignores its h argument: h = {steps[0]:g} and h = {steps[1]:g} both "
+            f"gave {got[0]:.10g}. A central difference with the step it is given is off by "
+            f"about h**2 f'''(x) / 6, so it gives {central[0]:.10g} and {central[1]:.10g} here "
+            f"(exact: {2 * math.exp(2 * x):.10g}). Use the h you are given, not a step of your "
+            "own: (f(x + h) - f(x - h)) / (2 * h)",
+            where,
+        )
 
 
 def _error_scaling(ex, f, df, x, h, got):

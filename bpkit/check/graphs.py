@@ -1,6 +1,8 @@
 """Checkers for the scalar engine exercises (lecture 2): local derivatives and the graph walk."""
 
+import itertools
 import math
+import sys
 
 from bpkit.check._core import Bug, Exercise, checker
 from bpkit.scalar import Value
@@ -60,7 +62,8 @@ def value_tanh_backward(student_fn):
     Inputs: x the input (a float, the pre-activation), dout = dLoss/dout.
     Return a float: dx = (1 - t**2) * dout with t = tanh(x).
     Recognises: 1 - x**2 (pre- instead of post-activation), forgot dout, forgot the
-    square (1 - t), returned t, sigmoid's form t * (1 - t), sign.
+    square (1 - t), squared the wrong thing (1 - t)**2, returned t, sigmoid's form
+    t * (1 - t), sign.
     """
     ex = Exercise(
         "value_tanh_backward",
@@ -73,7 +76,8 @@ def value_tanh_backward(student_fn):
         t = math.tanh(x)
         bugs = [
             Bug(
-                "you used x where tanh(x) belongs: the derivative is 1 - tanh(x)**2, i.e. 1 - t**2 "
+                "you used x where tanh(x) belongs: this checker passes the pre-activation x, so "
+                "compute t = math.tanh(x) first. The derivative is 1 - tanh(x)**2, i.e. 1 - t**2 "
                 "with the OUTPUT t = tanh(x), not 1 - x**2",
                 dx=(1 - x**2) * dout,
             ),
@@ -81,6 +85,12 @@ def value_tanh_backward(student_fn):
             Bug(
                 "you forgot the square: dx = (1 - t**2) * dout, not (1 - t) * dout",
                 dx=(1 - t) * dout,
+            ),
+            Bug(
+                "you squared the wrong thing: (1 - tanh(x))**2 squares the difference; the "
+                "derivative is 1 - tanh(x)**2, the square of t = tanh(x) subtracted from 1: "
+                "dx = (1 - t**2) * dout",
+                dx=(1 - t) ** 2 * dout,
             ),
             Bug("dx is tanh(x), the forward value, not its derivative", dx=t),
             Bug("dx is tanh(x) * dout: use the derivative 1 - t**2, not t itself", dx=t * dout),
@@ -95,7 +105,11 @@ def value_tanh_backward(student_fn):
 
 # --- topological sort --------------------------------------------------------------------------
 def _graphs():
-    """(description, root) for a leaf, a chain with a constant, a reused node, a richer graph."""
+    """(description, root) for each case, simplest first; the deepest graph comes last.
+
+    A leaf, a chain with a constant, a reused node, a richer graph, a node reached along
+    paths of different lengths, and a chain deeper than Python's recursion limit.
+    """
     leaf = Value(3.0, label="a")
 
     x = Value(0.5, label="x")
@@ -122,17 +136,51 @@ def _graphs():
     root = u.tanh()
     root.label = "root"
 
+    # 'a' is one step from the output directly and two steps through c: breadth-first
+    # order (by distance from the output), reversed, puts c before its input a.
+    a2 = Value(1.5, label="a")
+    c2 = a2 * 2.0
+    c2.label = "c"
+    two_paths = a2 + c2
+    two_paths.label = "root"
+
     graphs = [
         ("a single leaf", leaf),
         ("a chain out = tanh(x * 2) + 1", chain),
         ("a reused node: b = a + a; c = b + b", reused),
         ("r = p * q; s = r + p; u = s * r; root = tanh(u)", root),
+        ("paths of different lengths to a: c = a * 2; root = a + c", two_paths),
+        _deep_chain(),
     ]
     for _, g in graphs:  # give constants a name, so messages can point at every node
         for node in _reference_order(g):
             if not node.label:
                 node.label = f"const {node.data:g}"
     return graphs
+
+
+def _deep_chain():
+    """(description, root) of a chain deeper than Python's recursion limit (1000 by default)."""
+    depth = min(max(10_000, sys.getrecursionlimit() + 1_000), 100_000)
+    node = Value(0.5, label="x")
+    for i in range(1, depth + 1):
+        node = node.tanh()
+        node.label = f"t{i}"
+    return f"a chain of {depth:,} tanh nodes: t1 = tanh(x), t2 = tanh(t1), ...", node
+
+
+def _distances(root):
+    """id(node) -> the number of steps on the SHORTEST path from the node to root."""
+    distance, frontier = {id(root): 0}, [root]
+    while frontier:
+        following = []
+        for node in frontier:
+            for parent in node._parents:
+                if id(parent) not in distance:
+                    distance[id(parent)] = distance[id(node)] + 1
+                    following.append(parent)
+        frontier = following
+    return distance
 
 
 def _reference_order(root):
@@ -159,6 +207,10 @@ def _first_violation(order):
     return None
 
 
+def _steps(n):
+    return "1 step" if n == 1 else f"{n} steps"
+
+
 def _name(node):
     return f"'{node.label}'" if isinstance(node, Value) and node.label else repr(node)
 
@@ -172,7 +224,9 @@ def topological_sort(student_fn):
     depends on (leaves and constants included) exactly once, each node after all of
     its parents, root last.
     Recognises: reversed order, duplicates when a node is reused, missing nodes
-    (leaves, root), a node before its parent, not a list, items that are not Values.
+    (leaves, root), a node before its parent, breadth-first order by distance from
+    root (reversed), recursion too deep for a long chain (RecursionError), not a
+    list, items that are not Values.
     """
     ex = Exercise(
         "topological_sort",
@@ -184,7 +238,17 @@ def topological_sort(student_fn):
     for description, root in _graphs():
         nodes = _reference_order(root)
         parents_before = [node._parents for node in nodes]
-        (order,), where = ex.call(dict(root=root))
+        limit = sys.getrecursionlimit()
+        hints = None
+        if len(nodes) > limit:
+            hints = {
+                "RecursionError": f"the graph here is {description} ({len(nodes):,} nodes). A "
+                "recursive walk makes one Python call per node along the path, and Python stops "
+                f"at sys.getrecursionlimit() = {limit:,} nested calls; real networks make graphs "
+                "this deep. Don't recurse: keep your own stack in a list (push a node, pop it, "
+                "push its parents) and loop while the stack is not empty"
+            }
+        (order,), where = ex.call(dict(root=root), error_hints=hints)
         where = f"case {ex.cases}: {description}"
         if any(node._parents is not was for node, was in zip(nodes, parents_before)):
             ex.fail("your function changed the graph (a node's _parents); only read it", where)
@@ -242,6 +306,19 @@ def topological_sort(student_fn):
                     where,
                 )
             child, parent = _first_violation(order)
+            distance = _distances(root)
+            steps = [distance[id(n)] for n in order]
+            if all(near <= far for far, near in itertools.pairwise(steps)):
+                ex.fail(
+                    f"{_name(child)} comes before its parent {_name(parent)}: a node comes "
+                    "before one of its inputs (ordering by distance from the output is not a "
+                    f"topological order). {_name(parent)} is {_steps(distance[id(parent)])} from "
+                    f"root along its shortest path, but {_steps(distance[id(child)] + 1)} through "
+                    f"{_name(child)}, which needs it first. Append a node only after ALL of its "
+                    "parents, however long the path to them (a depth-first walk that appends a "
+                    "node after visiting its parents)",
+                    where,
+                )
             ex.fail(
                 f"{_name(child)} comes before its parent {_name(parent)}; a node may only be "
                 "appended after all of its parents (append after visiting them, not before)",
