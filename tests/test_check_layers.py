@@ -94,6 +94,16 @@ LINEAR_BUGS = [
         ["dW is N = 4 times too small"],
     ),
     (
+        "dx mean",
+        lambda dout, x, W, b: (dout @ W.T / len(x), x.T @ dout, dout.sum(0)),
+        ["dx is N = 4 times too small", "don't average over the batch", "dx = dout @ W.T"],
+    ),
+    (
+        "all three averaged",
+        lambda dout, x, W, b: (dout @ W.T / len(x), x.T @ dout / len(x), dout.mean(0)),
+        ["dx is N = 4 times too small", "don't average over the batch", "also wrong: dW, db"],
+    ),
+    (
         "swapped outputs",
         lambda dout, x, W, b: (x.T @ dout, dout @ W.T, dout.sum(0)),
         ["dx and dW are swapped"],
@@ -222,6 +232,15 @@ def sigmoid_ok(dout, x):
     return dout * np.exp(-x) / (1 + np.exp(-x)) ** 2
 
 
+def sigmoid_backward_as_in_the_lecture(dA, A):
+    # Lecture 03's version: its second argument was the OUTPUT A = sigmoid(Z).
+    return dA * A * (1 - A)
+
+
+def tanh_backward_as_in_the_lecture(dA, A):
+    return dA * (1 - A**2)
+
+
 SIGMOID_BUGS = [
     ("pre-activation", lambda dout, x: dout * x * (1 - x), ["pre-activation", "OUTPUT s"]),
     ("forgot dout", lambda dout, x: sigmoid(x) * (1 - sigmoid(x)), ["forgot to multiply", "dout"]),
@@ -229,6 +248,16 @@ SIGMOID_BUGS = [
     ("sign", lambda dout, x: -dout * sigmoid(x) * (1 - sigmoid(x)), ["wrong sign"]),
     ("forward value", lambda dout, x: sigmoid(x), ["forward pass"]),
     ("missing 1 - s", lambda dout, x: dout * sigmoid(x), ["misses a factor"]),
+    (
+        "the lecture's output-based version",
+        sigmoid_backward_as_in_the_lecture,
+        [
+            "this checker passes the pre-activation x",
+            "your function calls it `A`",
+            "compute s = sigmoid(x) first",
+            "lecture 03's sigmoid_backward(dA, A) received the output A",
+        ],
+    ),
 ]
 
 
@@ -256,6 +285,20 @@ TANH_BUGS = [
     ("forgot square", lambda dout, x: dout * (1 - np.tanh(x)), ["forgot the square"]),
     ("sign", lambda dout, x: dout * (np.tanh(x) ** 2 - 1), ["wrong sign"]),
     ("forward value", lambda dout, x: np.tanh(x), ["forward pass"]),
+    (
+        "squared the difference",
+        lambda dout, x: dout * (1 - np.tanh(x)) ** 2,
+        ["squared the wrong thing", "1 - t**2"],
+    ),
+    (
+        "the lecture's output-based version",
+        tanh_backward_as_in_the_lecture,
+        [
+            "this checker passes the pre-activation x",
+            "your function calls it `A`",
+            "compute t = tanh(x) first",
+        ],
+    ),
 ]
 
 
@@ -299,6 +342,24 @@ def _ce_shift_in_place(logits, y):
     return (p - _onehot(y, logits.shape[1])) / len(y)
 
 
+def _ce_global_max(logits, y):
+    e = np.exp(logits - logits.max())  # one max for the whole array, not one per row
+    p = e / e.sum(axis=1, keepdims=True)
+    return (p - _onehot(y, logits.shape[1])) / len(y)
+
+
+def _ce_global_max_guarded(logits, y):
+    e = np.exp(logits - logits.max())
+    p = e / (e.sum(axis=1, keepdims=True) + 1e-12)  # no NaN, but the low rows' p are all 0
+    return (p - _onehot(y, logits.shape[1])) / len(y)
+
+
+def _ce_with_loss(logits, y):
+    p = softmax_rows(logits)
+    loss = -np.mean(np.log(p[np.arange(len(y)), y]))
+    return loss, (p - _onehot(y, logits.shape[1])) / len(y)
+
+
 def _ce_every_row(logits, y):
     p = softmax_rows(logits)
     p[:, y] -= 1
@@ -336,6 +397,31 @@ CE_BUGS = [
         ["changed its input `logits` in place", "shifted = logits - logits.max"],
     ),
     ("returned the loss", lambda z, y: 0.5, ["dlogits has shape ()"]),
+    (
+        "global max",
+        _ce_global_max,
+        [
+            "case 5",
+            "dlogits contains NaN",
+            "subtract each row's own max (axis=1, keepdims=True), not the max of the whole array",
+        ],
+    ),
+    (
+        "global max with a guard",
+        _ce_global_max_guarded,
+        ["case 4", "subtract each row's own max (axis=1, keepdims=True)", "row 0 here sits 683"],
+    ),
+    ("(loss, dlogits)", _ce_with_loss, ["return only dlogits, not (loss, dlogits)"]),
+    (
+        "(dlogits, loss)",
+        lambda z, y: _ce_with_loss(z, y)[::-1],
+        ["return only dlogits, not (dlogits, loss)"],
+    ),
+    (
+        "trailing comma",
+        lambda z, y: (ce_ok(z, y),),
+        ["returned a tuple of 1", "trailing comma"],
+    ),
 ]
 
 

@@ -6,6 +6,8 @@ shapes are non-square and all sizes differ (N != D != M), so a transpose or a
 sum over the wrong axis cannot hide.
 """
 
+import inspect
+
 import numpy as np
 
 from bpkit.check._core import Bug, Exercise, checker
@@ -47,7 +49,8 @@ def linear_backward(student_fn):
     Return a tuple of three ndarrays: dx (N, D), dW (D, M), db (M,).
     Recognises: dW transposed, dx/dW swapped, dx = dout (the output's gradient),
     db not summed over the batch / summed over the wrong axis / over everything,
-    mean instead of sum (a factor N), sign flips, keepdims shapes, inputs changed in place.
+    mean instead of sum (a factor N, in dx, dW or db), sign flips, keepdims shapes, inputs
+    changed in place.
     """
     ex = Exercise(
         "linear_backward",
@@ -93,6 +96,12 @@ def linear_backward(student_fn):
                 f"dW is N = {N} times too small: don't average over the batch here: "
                 "dW = x.T @ dout (any averaging already happened in the loss)",
                 dW=dW / N,
+            ),
+            Bug(
+                f"dx is N = {N} times too small: don't average over the batch here: "
+                "dx = dout @ W.T (any averaging already happened in the loss, so dout already "
+                "carries the 1/N)",
+                dx=dx / N,
             ),
         ]
         ex.case(dict(dout=dout, x=x, W=W, b=b), dict(dx=dx, dW=dW, db=db), bugs)
@@ -149,12 +158,30 @@ def relu_backward(student_fn):
     ex.passed()
 
 
-def _activation_bugs(name, var, dout, x, out, local, derivative_text):
-    """Mistakes sigmoid and tanh share: derivative at x, missing dout, missing derivative."""
+def _second_argument(fn):
+    """The name the learner gave the second parameter, or None."""
+    try:
+        names = list(inspect.signature(fn).parameters)
+    except (TypeError, ValueError):
+        return None
+    return names[1] if len(names) > 1 else None
+
+
+def _activation_bugs(name, var, dout, x, out, local, derivative_text, argument=None):
+    """Mistakes sigmoid and tanh share: derivative at x, missing dout, missing derivative.
+
+    ``argument``: the learner's name for the second parameter, quoted when it is not x.
+    """
+    called = (
+        f" (your function calls it `{argument}`)" if argument and argument not in ("x", "X") else ""
+    )
     return [
         Bug(
-            f"you put the pre-activation x into {derivative_text}: that form of the derivative "
-            f"takes the OUTPUT {var} = {name}(x), not x. Compute {var} = {name}(x) first",
+            f"this checker passes the pre-activation x{called}, not the output: compute "
+            f"{var} = {name}(x) first. You put x itself into {derivative_text}, a form of the "
+            f"derivative that takes the OUTPUT {var} = {name}(x) (lecture 03's "
+            f"{name}_backward(dA, A) received the output A; this exercise's {name}_backward(dout, "
+            "x) receives the input)",
             dx=dout * local(x),
         ),
         Bug(
@@ -184,8 +211,9 @@ def sigmoid_backward(student_fn):
 
     Inputs: dout (N, D) the upstream gradient, x (N, D) the PRE-activation.
     Return dx (N, D) = dout * s * (1 - s) with s = sigmoid(x).
-    Recognises: x * (1 - x) (derivative at the pre-activation), forgot dout,
-    forgot the derivative, returned sigmoid(x), dout * s, sign flips.
+    Recognises: x * (1 - x) (derivative at the pre-activation: the lecture's
+    sigmoid_backward(dA, A) took the output), forgot dout, forgot the derivative,
+    returned sigmoid(x), dout * s, sign flips.
     """
     ex = Exercise(
         "sigmoid_backward",
@@ -195,11 +223,14 @@ def sigmoid_backward(student_fn):
         like={"dx": "x"},
         formulas={"dx": "s = 1 / (1 + np.exp(-x)); dx = dout * s * (1 - s)"},
     )
+    argument = _second_argument(student_fn)
     for seed, (N, D) in enumerate([(4, 6), (7, 3), (32, 10)]):
         rng = np.random.default_rng(200 + seed)
         dout, x = _normal(rng, N, D), _normal(rng, N, D, scale=2.0)
         s = 1.0 / (1.0 + np.exp(-x))
-        bugs = _activation_bugs("sigmoid", "s", dout, x, s, lambda u: u * (1 - u), "s * (1 - s)")
+        bugs = _activation_bugs(
+            "sigmoid", "s", dout, x, s, lambda u: u * (1 - u), "s * (1 - s)", argument
+        )
         bugs.append(
             Bug("dx has the wrong sign: s * (1 - s) is never negative", dx=-dout * s * (1 - s))
         )
@@ -213,8 +244,10 @@ def tanh_backward(student_fn):
 
     Inputs: dout (N, D) the upstream gradient, x (N, D) the PRE-activation.
     Return dx (N, D) = dout * (1 - t**2) with t = tanh(x).
-    Recognises: 1 - x**2 (derivative at the pre-activation), forgot dout, forgot the
-    derivative, returned tanh(x), 1 - t (forgot the square), sign flips.
+    Recognises: 1 - x**2 (derivative at the pre-activation: the lecture's
+    tanh_backward(dA, A) took the output), forgot dout, forgot the derivative,
+    returned tanh(x), 1 - t (forgot the square), (1 - t)**2 (squared the wrong
+    thing), sign flips.
     """
     ex = Exercise(
         "tanh_backward",
@@ -224,13 +257,19 @@ def tanh_backward(student_fn):
         like={"dx": "x"},
         formulas={"dx": "t = np.tanh(x); dx = dout * (1 - t**2)"},
     )
+    argument = _second_argument(student_fn)
     for seed, (N, D) in enumerate([(4, 6), (7, 3), (32, 10)]):
         rng = np.random.default_rng(300 + seed)
         dout, x = _normal(rng, N, D), _normal(rng, N, D)
         t = np.tanh(x)
-        bugs = _activation_bugs("tanh", "t", dout, x, t, lambda u: 1 - u**2, "(1 - t**2)")
+        bugs = _activation_bugs("tanh", "t", dout, x, t, lambda u: 1 - u**2, "(1 - t**2)", argument)
         bugs += [
             Bug("you forgot the square: tanh' = 1 - t**2, not 1 - t", dx=dout * (1 - t)),
+            Bug(
+                "you squared the wrong thing: (1 - t)**2 squares the difference; tanh's "
+                "derivative is 1 - t**2, the square of t = tanh(x) subtracted from 1",
+                dx=dout * (1 - t) ** 2,
+            ),
             Bug("dx has the wrong sign: 1 - t**2 is never negative", dx=-dout * (1 - t**2)),
         ]
         ex.case(dict(dout=dout, x=x), dout * (1 - t**2), bugs)
@@ -261,7 +300,9 @@ def softmax_cross_entropy_backward(student_fn):
     Return dlogits (N, C) = (softmax(logits) - onehot(y)) / N.
     Recognises: sum instead of mean (factor N), divided by C, forgot the one-hot,
     sign flip, softmax over the wrong axis, logits used as probabilities,
-    `p[:, y] -= 1`, overflow on large logits (subtract the max), logits changed in place.
+    `p[:, y] -= 1`, overflow on large logits (subtract the max), the max of the whole
+    array instead of each row's (rows far apart), (loss, dlogits) returned, logits
+    changed in place.
     """
     ex = Exercise(
         "softmax_cross_entropy_backward",
@@ -271,16 +312,24 @@ def softmax_cross_entropy_backward(student_fn):
         like={"dlogits": "logits"},
         formulas={"dlogits": "(softmax(logits, axis=1) - onehot(y)) / N"},
     )
-    cases = [(5, 3, 1.0), (4, 7, 3.0), (16, 10, 1.0), (3, 4, 1000.0)]
-    for seed, (N, C, scale) in enumerate(cases):
+    # (N, C, scale, row offsets). The last case puts whole rows about 2000 apart: exp(row -
+    # global max) underflows to 0 in all of a low row, so only each row's OWN max keeps it finite.
+    apart = np.array([1000.0, -1000.0, 998.0, -999.0])
+    cases = [(5, 3, 1.0, 0.0), (4, 7, 3.0, 0.0), (16, 10, 1.0, 0.0), (3, 4, 1000.0, 0.0)]
+    cases.append((4, 3, 1.0, apart[:, None]))
+    for seed, (N, C, scale, offsets) in enumerate(cases):
         rng = np.random.default_rng(400 + seed)
-        logits = _normal(rng, N, C, scale=scale)
+        logits = offsets + _normal(rng, N, C, scale=scale)
         y = rng.integers(0, C, size=N)
         p = _softmax(logits, axis=1)
         onehot = np.zeros_like(p)
         onehot[np.arange(N), y] = 1.0
         every_row = p.copy()
         every_row[:, y] -= 1.0
+        # How far each row's max sits below the whole array's: after subtracting the global
+        # max, a row 50 or more below has exps under 1e-21, which 0/0 guards (+ eps) turn into 0.
+        gaps = logits.max() - logits.max(axis=1)
+        far = gaps > 50
         bugs = [
             Bug(
                 f"dlogits is N = {N} times too large: the loss is the MEAN over the batch, so "
@@ -318,13 +367,26 @@ def softmax_cross_entropy_backward(student_fn):
                 dlogits=every_row / N,
             ),
         ]
-        large = (
-            f"the logits here are about {scale:g}, and exp({scale:g}) overflows. Subtract each "
-            "row's max before exp: softmax(z) = softmax(z - z.max(axis=1, keepdims=True)), the "
-            "same answer with every exp <= 1"
-            if scale > 100
-            else None
+        low = int(np.argmax(gaps))
+        row_max = (
+            "subtract each row's own max (axis=1, keepdims=True), not the max of the whole "
+            f"array: row {low} here sits {gaps[low]:.0f} below the largest logit, so after "
+            "subtracting the global max every exp in that row is 0, or nearly"
         )
+        if far.any():
+            zeroed = p.copy()
+            zeroed[far] = 0.0
+            bugs.append(Bug(row_max, dlogits=(zeroed - onehot) / N))
+        if np.ndim(offsets):
+            large = row_max + ", and 0 / 0 is NaN"
+        elif scale > 100:
+            large = (
+                f"the logits here are about {scale:g}, and exp({scale:g}) overflows. Subtract "
+                "each row's max before exp: softmax(z) = softmax(z - z.max(axis=1, "
+                "keepdims=True)), the same answer with every exp <= 1"
+            )
+        else:
+            large = None
         ex.case(
             dict(logits=logits, y=y),
             _softmax_cross_entropy_reference(logits, y),
