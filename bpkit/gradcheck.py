@@ -78,9 +78,10 @@ class GradcheckReport:
         where = f"input {self.input_index}"
         if self.element_index:
             where += f", element {self.element_index}"
+        # (+ 0.0 prints a gradient of -0.0 as 0: a learner should not wonder what -0 means.)
         return (
             f"gradcheck {verdict}: max relative error {self.max_error:.2e} (tolerance {self.tol:.0e}) "
-            f"at {where}: analytic {self.analytic:.6g}, numeric {self.numeric:.6g}"
+            f"at {where}: analytic {self.analytic + 0.0:.6g}, numeric {self.numeric + 0.0:.6g}"
         )
 
     def __repr__(self):

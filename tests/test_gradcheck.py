@@ -129,6 +129,13 @@ def test_gradcheck_fails_a_value_op_with_a_wrong_backward():
     assert text.startswith("gradcheck FAIL") and "input 1" in text and "tolerance 1e-06" in text
 
 
+def test_report_prints_negative_zero_as_zero():
+    # relu's backward multiplies the upstream -1 by a False mask: the gradient is -0.0.
+    report = gradcheck(lambda a: (a.relu() * -1.0).sum(), Tensor(np.array([-1.0])))
+    assert math.copysign(1.0, report.analytic) == -1.0
+    assert "analytic 0," in str(report) and "analytic -0" not in str(report)
+
+
 def test_gradcheck_fails_a_nan_gradient():
     # NaN compares False with everything; a careless max() would let it pass.
     def f(a, b):

@@ -2,7 +2,7 @@
 
     from bpkit import check
     check.linear_backward(linear_backward)
-    ✓ linear_backward: correct on 4 cases (dx, dW, db match to 1e-08)
+    ✓ linear_backward: correct on 4 cases (dx, dW, db match to 1e-8)
 
 Each ``check.<exercise>(student_fn)`` runs the learner's function on several
 fixed-seed cases with non-square shapes (so a transpose cannot hide), on fresh
