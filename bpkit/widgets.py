@@ -367,9 +367,18 @@ def gradient_flow_explorer(depth=10, activation="tanh", init="xavier", width=64,
     def show(_):
         image.value = state.png
         status.value = state.summary
+        # After state.set(...) from code, the controls show the new settings too
+        # (setter below ignores these echoes, so nothing is computed twice).
+        controls["depth"].max = max(controls["depth"].max, state.depth)
+        for name, control in controls.items():
+            control.value = getattr(state, name)
 
     def setter(name):
-        return lambda change: state.set(**{name: change["new"]})
+        def on_change(change):
+            if change["new"] != getattr(state, name):
+                state.set(**{name: change["new"]})
+
+        return on_change
 
     for name, control in controls.items():
         control.observe(setter(name), names="value")

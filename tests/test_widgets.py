@@ -155,6 +155,18 @@ def test_depth_slider_and_dropdowns():
     np.testing.assert_array_equal(state.norms, norms)  # fixed seed: same network, same numbers
 
 
+def test_setting_the_state_from_code_moves_the_controls_and_computes_once():
+    _, state = W.gradient_flow_explorer(depth=4)
+    runs = []
+    state._listeners.append(runs.append)
+    state.set(activation="relu", init="he", depth=60)
+    assert len(runs) == 1  # the controls' echoes do not recompute
+    controls = state.controls
+    assert (controls["activation"].value, controls["init"].value) == ("relu", "he")
+    assert controls["depth"].value == 60 and controls["depth"].max >= 60
+    assert state.norms.shape == (60,)
+
+
 def test_sigmoid_with_tiny_weights_vanishes():
     # Each layer back multiplies by at most max sigmoid' * ||W||_2 ~ 0.25 * 0.01 * 2 sqrt(64) = 0.04.
     _, state = W.gradient_flow_explorer(depth=10, activation="sigmoid", init="normal 0.01")
