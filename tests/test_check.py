@@ -16,17 +16,12 @@ from hypothesis import strategies as st
 
 from bpkit import Tensor, Value, check
 from bpkit.check import ExerciseFailed, _core
+from tests.checkers import diagnosis
 
 
 @pytest.fixture
 def short_time_limit(monkeypatch):
     monkeypatch.setattr(_core, "TIME_LIMIT", 0.2)
-
-
-def diagnosis(checker, fn):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    return str(info.value)
 
 
 def test_exercise_failed_is_an_assertion_error():

@@ -12,21 +12,8 @@ import numpy as np
 import pytest
 
 from bpkit import Value, check
-from bpkit.check import ExerciseFailed, graphs
-
-
-def assert_passes(checker, fn, capsys):
-    checker(fn)
-    out = capsys.readouterr().out
-    assert out.startswith(f"✓ {checker.__name__}: correct on "), out
-    assert out.count("\n") == 1, out
-
-
-def assert_diagnosis(checker, fn, fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
+from bpkit.check import graphs
+from tests.checkers import assert_diagnosis, assert_passes
 
 
 # --- derivative --------------------------------------------------------------------------------

@@ -14,19 +14,7 @@ from hypothesis import strategies as st
 from bpkit import Tensor, Value, check
 from bpkit.check import ExerciseFailed, _core, classifier
 from bpkit.gradcheck import numerical_grad
-
-
-def assert_passes(checker, fn, capsys):
-    checker(fn)
-    out = capsys.readouterr().out
-    assert out.startswith(f"✓ {checker.__name__}: correct on "), out
-    assert out.count("\n") == 1, out
-
-
-def diagnosis(checker, fn):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    return str(info.value)
+from tests.checkers import assert_passes, diagnosis
 
 
 def test_the_checkers_are_exported():

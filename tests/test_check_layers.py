@@ -10,21 +10,9 @@ import numpy as np
 import pytest
 
 from bpkit import Tensor, check
-from bpkit.check import ExerciseFailed, layers
+from bpkit.check import layers
 from bpkit.gradcheck import numerical_grad
-
-
-def assert_passes(checker, fn, capsys):
-    checker(fn)
-    out = capsys.readouterr().out
-    assert out.startswith(f"✓ {checker.__name__}: correct on "), out
-    assert out.count("\n") == 1, out
-
-
-def diagnosis(checker, fn):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    return str(info.value)
+from tests.checkers import assert_passes, diagnosis
 
 
 def sigmoid(z):

@@ -11,21 +11,7 @@ import numpy as np
 import pytest
 
 from bpkit import check
-from bpkit.check import ExerciseFailed
-
-
-def assert_passes(checker, fn, capsys):
-    checker(fn)
-    out = capsys.readouterr().out
-    assert out.startswith(f"✓ {checker.__name__}: correct on "), out
-    assert out.count("\n") == 1, out
-
-
-def assert_diagnosis(checker, fn, fragments):
-    with pytest.raises(ExerciseFailed) as info:
-        checker(fn)
-    for fragment in fragments:
-        assert fragment in str(info.value), str(info.value)
+from tests.checkers import assert_diagnosis, assert_passes
 
 
 # --- SGD with momentum ----------------------------------------------------------------------------
