@@ -3,11 +3,12 @@ VENV   ?= .venv
 PYTHON := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 DOCS_STAMP := $(VENV)/.installed-docs
+BROWSER_STAMP := $(VENV)/.installed-browser
 JUPYTER_PORT ?= 8888
 # Tests run on two workers; nbval keeps each notebook on one worker (loadscope).
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test test-unit test-notebooks bench book exercises clean
+.PHONY: lab test test-unit test-notebooks test-browser bench book exercises clean
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -24,7 +25,7 @@ lab: $(STAMP)
 
 test: $(STAMP)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
-	    --nbval --nbval-current-env -p no:cacheprovider
+	    --nbval --nbval-current-env -p no:cacheprovider -m "not browser"
 
 test-unit: $(STAMP)
 	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) tests
@@ -37,6 +38,17 @@ $(DOCS_STAMP): $(STAMP)
 book: $(DOCS_STAMP)
 	$(VENV)/bin/sphinx-build -W --keep-going -q -b html -c docs . docs/_build/html
 	@echo "book: open docs/_build/html/index.html"
+
+$(BROWSER_STAMP): $(STAMP)
+	$(PYTHON) -m pip install --quiet -e ".[test,browser]"
+	touch $(BROWSER_STAMP)
+
+# End to end: JupyterLab in Debian's chromium runs notebooks 02 and 07 and moves their widgets;
+# screenshots go to test-artifacts/. Needs /usr/bin/chromium (apt-get install chromium),
+# never `playwright install` (it downloads a browser of its own).
+test-browser: $(BROWSER_STAMP)
+	@test -x /usr/bin/chromium || { echo "test-browser: /usr/bin/chromium missing: apt-get install -y chromium" >&2; exit 1; }
+	$(PYTHON) -m pytest -m browser -p no:cacheprovider -v tests/test_browser.py
 
 bench: $(STAMP)
 	$(PYTHON) benchmarks/run.py
