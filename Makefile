@@ -8,7 +8,7 @@ JUPYTER_PORT ?= 8888
 # Tests run on two workers; nbval keeps each notebook on one worker (loadscope).
 PYTEST_WORKERS ?= 2
 
-.PHONY: lab test test-unit test-notebooks test-browser bench book exercises clean
+.PHONY: lab test test-unit test-browser bench book exercises clean
 
 $(STAMP): pyproject.toml
 	test -x $(PYTHON) || python3 -m venv $(VENV)
@@ -23,12 +23,15 @@ lab: $(STAMP)
 	    --LabApp.default_url=/lab/tree/notebooks/00_start_here.ipynb \
 	    $(if $(filter 0,$(shell id -u)),--allow-root) $(if $(filter true,$(BROWSER)),--no-browser)
 
+# One BLAS thread per process: two workers, each with a kernel, already fill two cores, and
+# oversubscribed OpenBLAS threads make small matrix products many times slower.
 test: $(STAMP)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) --dist loadscope \
-	    --nbval --nbval-current-env -p no:cacheprovider -m "not browser"
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PYTHON) -m pytest -n $(PYTEST_WORKERS) \
+	    --dist loadscope --nbval --nbval-current-env -p no:cacheprovider -m "not browser"
 
 test-unit: $(STAMP)
-	$(PYTHON) -m pytest -n $(PYTEST_WORKERS) tests
+	OPENBLAS_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PYTHON) -m pytest -n $(PYTEST_WORKERS) \
+	    -p no:cacheprovider -m "not browser" tests
 
 $(DOCS_STAMP): $(STAMP)
 	$(PYTHON) -m pip install --quiet -e ".[test,docs]"
@@ -57,4 +60,4 @@ exercises: $(STAMP)
 	$(PYTHON) -m bpkit make-exercises
 
 clean:
-	rm -rf $(VENV) build *.egg-info docs/_build
+	rm -rf $(VENV) build *.egg-info docs/_build test-artifacts

@@ -2,6 +2,8 @@
 
 graph.png is one neuron, y = tanh(w1*x1 + w2*x2 + b), after ``y.backward()``,
 drawn by ``bpkit.plot.draw_graph``: every node shows its op, value and gradient.
+jupyterlab.png is a screenshot that ``make test-browser`` saves as
+test-artifacts/browser-02-after-next.png (copy it here after a visible change).
 """
 
 from pathlib import Path
