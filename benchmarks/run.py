@@ -9,8 +9,9 @@
 
 Every implementation starts from the same weights and must end with the same
 loss and weights (the max differences are printed), so a fast but wrong engine
-cannot win. Times are the best and the median of several repeats: absolute
-numbers on a shared 2-core machine are noisy, the ratios much less so.
+cannot win. Times are the best and the median of several runs, taken in blocks
+that the contestants take turns at: absolute numbers on a shared 2-core machine
+are noisy, the ratios much less so.
 Run as a script (`python benchmarks/run.py`), which puts benchmarks/ on sys.path.
 """
 
@@ -34,25 +35,39 @@ TARGETS = {"value_vs_reference": 3.0, "tensor_vs_numpy": 1.5}
 DEFAULT_RECURSION_LIMIT = 1000  # CPython's default (sys.getrecursionlimit() at start-up)
 
 
-def timings(fn, repeats, gc_off=False):
-    """(best, median) wall-clock seconds of ``fn()`` over ``repeats`` runs, after one warm-up.
+def _time_once(fn, gc_off):
+    if gc_off:
+        gc.collect()
+        gc.disable()
+    try:
+        start = time.perf_counter()
+        fn()
+        return time.perf_counter() - start
+    finally:
+        gc.enable()
 
-    ``gc_off`` times each run with the cyclic garbage collector paused (and collects
-    between runs, untimed): the raw cost of the code without the collector's share.
+
+def timings(fns, repeats, rounds=3):
+    """{name: (best, median)} wall-clock seconds of ``repeats`` timed runs per contestant.
+
+    ``fns`` maps a name to ``(fn, gc_off)``. The runs come in ``rounds`` blocks per
+    contestant, the contestants taking turns block by block (in a rotating order), so a
+    burst of noise on a shared machine does not land on one contestant only. Each block
+    starts with an untimed warm-up run and a collection, so nobody pays for the garbage,
+    caches or busy-waiting threads the previous contestant left behind. ``gc_off`` times
+    a run with the cyclic garbage collector paused: the code's cost without the
+    collector's share.
     """
-    fn()
-    times = []
-    for _ in range(repeats):
-        if gc_off:
-            gc.collect()
-            gc.disable()
-        try:
-            start = time.perf_counter()
+    names = list(fns)
+    times = {name: [] for name in names}
+    per_round = max(1, repeats // rounds)
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[: r % len(names)]:
+            fn, gc_off = fns[name]
             fn()
-            times.append(time.perf_counter() - start)
-        finally:
-            gc.enable()
-    return min(times), statistics.median(times)
+            gc.collect()
+            times[name].extend(_time_once(fn, gc_off) for _ in range(per_round))
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 # --- (a) scalar engines ------------------------------------------------------------------
@@ -137,18 +152,21 @@ def reference_fits_default_limit(cls, depth):
         sys.setrecursionlimit(saved_limit)
 
 
-def bench_scalar(repeats=5):
+def bench_scalar(repeats=6):
     rng = np.random.default_rng(0)
     X, y = two_moons(100, rng)
     weights = scalar_mlp_weights([2, 16, 16, 1], rng)
-    results, losses, params = {}, {}, {}
+    losses, params, contestants = {}, {}, {}
     for name, cls in [("bpkit Value", Value), ("reference (micrograd-style)", RefValue)]:
         step, _, flat = make_scalar_model(cls, weights, X, y)
         # two steps: the second loss depends on the first update
         losses[name] = [step() for _ in range(2)]
         params[name] = np.array([p.data for p in flat])
-        results[name] = timings(step, repeats)
-        results[f"{name}, gc paused"] = timings(step, repeats, gc_off=True)
+        contestants[name] = (step, False)
+        contestants[f"{name}, gc paused"] = (step, True)
+    # One block each: a training loop runs step after step, and the reference's cyclic
+    # garbage piling up between collections is part of what it costs.
+    results = timings(contestants, repeats, rounds=1)
     _, loss_graph, _ = make_scalar_model(Value, weights, X, y)
     graph = loss_graph()
     info = {
@@ -276,7 +294,7 @@ def tensor_engine_status():
 
 
 def blas_threads():
-    """(threads numpy's BLAS uses, description), via threadpoolctl if installed, else OpenBLAS itself."""
+    """(threads numpy's BLAS uses, description), via threadpoolctl if installed, else OpenBLAS."""
     try:
         from threadpoolctl import threadpool_info
 
@@ -314,23 +332,23 @@ def blas_threads():
     return os.cpu_count() or 1, "BLAS thread count unknown; assuming one per core"
 
 
-def bench_tensor(repeats=15):
+def bench_tensor(repeats=30):
     rng = np.random.default_rng(0)
     X, y, source = digits_like(rng)
     init = init_mlp(rng)
-    results, losses, params = {}, {}, {}
+    losses, params, contestants = {}, {}, {}
 
     np_params = [p.copy() for p in init]
     losses["numpy by hand"] = numpy_epoch(np_params, X, y)
     params["numpy by hand"] = [p.copy() for p in np_params]
-    results["numpy by hand"] = timings(lambda: numpy_epoch(np_params, X, y), repeats)
+    contestants["numpy by hand"] = (lambda: numpy_epoch(np_params, X, y), False)
 
     status = tensor_engine_status()
     if not status:
         bp_params = [bpkit.Tensor(p.copy(), requires_grad=True) for p in init]
         losses["bpkit Tensor"] = bpkit_epoch(bp_params, X, y)
         params["bpkit Tensor"] = [p.data.copy() for p in bp_params]
-        results["bpkit Tensor"] = timings(lambda: bpkit_epoch(bp_params, X, y), repeats)
+        contestants["bpkit Tensor"] = (lambda: bpkit_epoch(bp_params, X, y), False)
 
     threads, blas = blas_threads()
     try:
@@ -343,8 +361,9 @@ def bench_tensor(repeats=15):
         epoch, t_params = torch_epoch_factory(torch, init, X, y)
         losses["torch CPU"] = epoch()
         params["torch CPU"] = [p.detach().numpy().copy() for p in t_params]
-        results["torch CPU"] = timings(epoch, repeats)
+        contestants["torch CPU"] = (epoch, False)
         torch_desc = f"torch {torch.__version__}, torch.set_num_threads({torch.get_num_threads()})"
+    results = timings(contestants, repeats)
     info = {"data": source, "blas": blas, "torch": torch_desc, "status": status}
     return results, losses, params, info
 
