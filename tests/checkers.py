@@ -1,10 +1,13 @@
 """Helpers shared by the checker tests (tests/test_check*.py)."""
 
+import numpy as np
 import pytest
+from hypothesis import strategies as st
 
+from bpkit import Tensor, Value
 from bpkit.check import ExerciseFailed
 
-__all__ = ["assert_diagnosis", "assert_passes", "diagnosis"]
+__all__ = ["GARBAGE", "assert_diagnosis", "assert_passes", "diagnosis"]
 
 
 def assert_passes(checker, fn, capsys):
@@ -27,3 +30,30 @@ def assert_diagnosis(checker, fn, fragments):
     message = diagnosis(checker, fn)
     for fragment in fragments:
         assert fragment in message, message
+
+
+# Answers of every wrong type and shape: a checker must turn each into ExerciseFailed, never crash.
+GARBAGE = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-3, 3),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.text(max_size=3),
+    st.just(Value(1.0)),
+    st.just(Tensor(np.ones(3))),
+    st.just({"dx": 1}),
+    st.lists(st.floats(-1, 1), max_size=4),
+    st.sampled_from(
+        [
+            np.zeros((2, 3), dtype=np.int64),
+            np.array([1, "a"], dtype=object),
+            np.full((4, 6), np.nan),
+            np.full((4, 4), np.nan),
+            np.ones((4, 6), dtype=np.float32),
+            np.zeros(0),
+            np.array(1.5),
+            np.ones((6, 4)),
+            1j,
+        ]
+    ),
+)

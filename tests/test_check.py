@@ -14,9 +14,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bpkit import Tensor, Value, check
+from bpkit import Value, check
 from bpkit.check import ExerciseFailed, _core
-from tests.checkers import diagnosis
+from tests.checkers import GARBAGE, diagnosis
 
 
 @pytest.fixture
@@ -182,31 +182,6 @@ def test_a_tiny_number_whose_inverse_overflows_is_diagnosed_not_a_crash():
 def test_a_tuple_instead_of_a_list_of_three_is_named():
     message = diagnosis(check.batchnorm_backward, lambda dout, x, gamma, eps=1e-5: (dout, gamma))
     assert "returned 2 values; expected 3" in message
-
-
-GARBAGE = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-3, 3),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=3),
-    st.just(Value(1.0)),
-    st.just(Tensor(np.ones(3))),
-    st.just({"dx": 1}),
-    st.lists(st.floats(-1, 1), max_size=4),
-    st.sampled_from(
-        [
-            np.zeros((2, 3), dtype=np.int64),
-            np.array([1, "a"], dtype=object),
-            np.full((4, 6), np.nan),
-            np.ones((4, 6), dtype=np.float32),
-            np.zeros(0),
-            np.array(1.5),
-            np.ones((6, 4)),
-            1j,
-        ]
-    ),
-)
 
 
 @given(st.lists(GARBAGE, min_size=0, max_size=6), st.booleans())

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bpkit import Tensor, Value, check
+from bpkit import Tensor, check
 from bpkit.check import ExerciseFailed, _core, classifier
 from bpkit.gradcheck import numerical_grad
-from tests.checkers import assert_passes, diagnosis
+from tests.checkers import GARBAGE, assert_passes, diagnosis
 
 
 def test_the_checkers_are_exported():
@@ -439,19 +439,6 @@ def test_two_layer_reference_matches_finite_differences():
 
 
 # --- garbage never crashes a checker ---------------------------------------------------------
-GARBAGE = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-3, 3),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=3),
-    st.just(Value(1.0)),
-    st.just(Tensor(np.ones(3))),
-    st.lists(st.floats(-1, 1), max_size=4),
-    st.sampled_from([np.zeros((2, 3), dtype=np.int64), np.full((4, 4), np.nan), np.zeros(0), 1j]),
-)
-
-
 @settings(max_examples=60, deadline=None)
 @given(st.lists(GARBAGE, min_size=0, max_size=5), st.booleans())
 def test_any_garbage_gets_an_exercise_failed_never_a_crash(items, as_tuple):
