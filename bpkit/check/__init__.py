@@ -22,7 +22,12 @@ To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
 from bpkit.check._core import ExerciseFailed
 from bpkit.check.calculus import derivative, dual_mul, dual_number, jacobian, numerical_gradient
 from bpkit.check.classifier import accuracy, confusion_matrix, minibatches, two_layer_backward
-from bpkit.check.graphs import topological_sort, value_mul_backward, value_tanh_backward
+from bpkit.check.graphs import (
+    topological_sort,
+    value_backward,
+    value_mul_backward,
+    value_tanh_backward,
+)
 from bpkit.check.landscapes import (
     classify_critical_point,
     filter_normalize,
@@ -62,6 +67,7 @@ __all__ = [
     "value_mul_backward",
     "value_tanh_backward",
     "topological_sort",
+    "value_backward",
     # lectures 3, 4, 8, 9: layers and losses
     "linear_backward",
     "relu_backward",

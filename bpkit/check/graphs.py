@@ -2,12 +2,13 @@
 
 import itertools
 import math
+import numbers
 import sys
 
-from bpkit.check._core import Bug, Exercise, checker
+from bpkit.check._core import Bug, Exercise, checker, shape_text
 from bpkit.scalar import Value
 
-__all__ = ["value_mul_backward", "value_tanh_backward", "topological_sort"]
+__all__ = ["value_mul_backward", "value_tanh_backward", "topological_sort", "value_backward"]
 
 
 @checker
@@ -325,3 +326,336 @@ def topological_sort(student_fn):
                 where,
             )
     ex.passed("every node once, parents before children, root last")
+
+
+# --- the whole backward pass -------------------------------------------------------------------
+def _backward_graphs():
+    """(description, build) for each case: ``build()`` makes a fresh graph and returns its root.
+
+    Each graph is built twice, once for the learner and once for bpkit's own backward().
+    """
+
+    def reused():
+        a = Value(1.5, label="a")
+        b = a + a
+        b.label = "b"
+        c = b * b
+        c.label = "c"
+        return c
+
+    def diamond():
+        x, y = Value(0.8, label="x"), Value(-1.2, label="y")
+        u = x * y
+        u.label = "u"
+        v = x.tanh()
+        v.label = "v"
+        root = u * v
+        root.label = "root"
+        return root
+
+    def two_paths():
+        # 'a' is one step from root directly and two steps through c: processing nodes by
+        # distance from root passes a's gradient on before c has added its share.
+        x = Value(0.4, label="x")
+        a = x * 3.0
+        a.label = "a"
+        c = a.tanh()
+        c.label = "c"
+        root = a * c
+        root.label = "root"
+        return root
+
+    def richer():
+        p, q = Value(2.0, label="p"), Value(-1.5, label="q")
+        r = p * q
+        r.label = "r"
+        s = r + p
+        s.label = "s"
+        u = s * r
+        u.label = "u"
+        w = u * 0.3
+        w.label = "w"
+        root = w.tanh()
+        root.label = "root"
+        return root
+
+    depth = min(max(2_000, sys.getrecursionlimit() + 1_000), 100_000)
+
+    def chain():
+        node = Value(0.5, label="x")
+        for i in range(1, depth + 1):
+            node = node.tanh()
+            node.label = f"t{i}"
+        return node
+
+    return [
+        ("a reused node: b = a + a; c = b * b", reused),
+        ("a diamond: u = x * y; v = tanh(x); root = u * v", diamond),
+        ("paths of different lengths to a: a = x * 3; c = tanh(a); root = a * c", two_paths),
+        ("r = p * q; s = r + p; u = s * r; w = u * 0.3; root = tanh(w)", richer),
+        (f"a chain of {depth:,} tanh nodes: t1 = tanh(x), t2 = tanh(t1), ...", chain),
+    ]
+
+
+def _simulate(nodes, order, seed=1.0, accumulate=True):
+    """Grads (by position in ``nodes``) of the backward loop run in ``order`` (positions)."""
+    index = {id(n): i for i, n in enumerate(nodes)}
+    grads = [0.0] * len(nodes)
+    grads[-1] = seed
+    for i in order:
+        for parent, local in zip(nodes[i]._parents, nodes[i]._local):
+            j = index[id(parent)]
+            grads[j] = grads[j] + local * grads[i] if accumulate else local * grads[i]
+    return grads
+
+
+def _by_distance(nodes):
+    """Positions of ``nodes`` in breadth-first order from root (the last node): a wrong order."""
+    index = {id(n): i for i, n in enumerate(nodes)}
+    order, seen, frontier = [], {len(nodes) - 1}, [len(nodes) - 1]
+    while frontier:
+        order.extend(frontier)
+        following = []
+        for i in frontier:
+            for parent in nodes[i]._parents:
+                if index[id(parent)] not in seen:
+                    seen.add(index[id(parent)])
+                    following.append(index[id(parent)])
+        frontier = following
+    return order
+
+
+def _uses(nodes, i):
+    """(child position, local derivative) for every use of node i as an input."""
+    return [
+        (k, local)
+        for k, child in enumerate(nodes)
+        for parent, local in zip(child._parents, child._local)
+        if parent is nodes[i]
+    ]
+
+
+def _users(nodes, uses):
+    """"by 'c' twice" or "by 'u' and 'v'": who uses a node."""
+    counts = {}
+    for k, _ in uses:
+        counts[k] = counts.get(k, 0) + 1
+    names = [
+        _name(nodes[k]) + (" twice" if n == 2 else f" {n} times" if n > 2 else "")
+        for k, n in counts.items()
+    ]
+    return "by " + " and ".join(names)
+
+
+def _certain(message):
+    """A diagnosis that the graph at hand makes certain."""
+    return message, True
+
+
+def _diagnose_backward(nodes, got, want, same):
+    """(message, certain) for the first thing wrong in the learner's grads ``got``.
+
+    ``want`` holds the right grads. ``certain`` is False when this graph cannot tell two
+    bugs apart (a later case may), True otherwise.
+    """
+    root = len(nodes) - 1
+    forwards = (
+        "you walked the topological order forwards (leaves first), so every node passed on "
+        "its gradient before receiving it. Backward goes from root to the leaves: "
+        "`for node in reversed(order)`"
+    )
+    if all(same(g, w) for g, w in zip(got, _simulate(nodes, range(len(nodes))))):
+        inner = [i for i, n in enumerate(nodes) if n._parents]
+        if all(same(got[i], want[i]) for i in inner):  # only leaves wrong: maybe skipped
+            return (
+                "the grads of leaves (nodes without parents) are missing; or " + forwards,
+                False,
+            )
+        return forwards, True
+    if all(same(g, w) for g, w in zip(got, _simulate(nodes, _by_distance(nodes)))):
+        return _certain(
+            "the order is wrong: a node reached along paths of different lengths passed its "
+            "gradient on before the longer path had added its share (as when nodes are "
+            "processed by their distance from root, breadth-first, or in the order a depth-first "
+            "walk first meets them). Walk reversed(topological order): each node after every "
+            "node that uses it"
+        )
+    leaves = [i for i, n in enumerate(nodes) if not n._parents]
+    inner = [i for i, n in enumerate(nodes) if n._parents and i != root]
+    wrong_inner = [i for i in inner if not same(got[i], want[i])]
+    if wrong_inner and all(same(got[i], want[i]) for i in leaves):
+        if all(got[i] == 0 for i in wrong_inner):
+            return _certain(
+                "the leaves' grads are right but intermediate nodes are missing: "
+                f"{_name(nodes[wrong_inner[0]])}.grad is still 0, expected "
+                f"{want[wrong_inner[0]]:.6g}. "
+                "Every node's .grad must hold d root / d node, not only the inputs': write it "
+                "into node.grad (parent.grad += ...) for every parent, intermediate nodes included"
+            )
+    wrong_leaves = [i for i in leaves if not same(got[i], want[i])]
+    if wrong_leaves and not wrong_inner and all(got[i] == 0 for i in wrong_leaves):
+        return _certain(
+            "the grads of leaves (nodes without parents) are missing: "
+            f"{_name(nodes[wrong_leaves[0]])}.grad is still 0, expected "
+            f"{want[wrong_leaves[0]]:.6g}. "
+            "A leaf passes nothing on, but it still receives local * node.grad from every node "
+            "that uses it"
+        )
+    for i in reversed(range(len(nodes))):  # root first: the first wrong node's users are all right
+        if same(got[i], want[i]):
+            continue
+        node = _name(nodes[i])
+        if i == root:
+            if got[i] == 0:
+                return _certain(
+                    f"root's grad was not seeded: {node}.grad is 0. d root / d root = 1, so set "
+                    "root.grad = 1.0 before the loop; with 0 there, every product "
+                    "local * node.grad is 0"
+                )
+            return _certain(
+                f"{node}.grad (the root) is {got[i]:.6g}; it must be 1.0 (d root / d root = 1)"
+            )
+        uses = _uses(nodes, i)
+        parts = [local * want[k] for k, local in uses]
+        if got[i] == 0:
+            return _certain(
+                f"{node}.grad is still 0, expected {want[i]:.6g}. It is used "
+                f"{_users(nodes, uses)}: did your loop reach every node, and every parent of "
+                "each node?"
+            )
+        if len(uses) > 1 and any(same(got[i], p) and not same(p, want[i]) for p in parts):
+            return _certain(
+                f"{node} is used {len(uses)} times ({_users(nodes, uses)}) but its grad "
+                f"{got[i]:.6g} is one use's contribution only; expected {want[i]:.6g}, the sum "
+                f"{' + '.join(f'{p:.6g}' for p in parts)}. The gradients from every use must add "
+                "up: use += (parent.grad += local * node.grad), not ="
+            )
+        if same(got[i], sum(local for _, local in uses)):
+            return _certain(
+                f"{node}.grad is {got[i]:.6g}, the local derivative alone; expected {want[i]:.6g}. "
+                "Multiply by the upstream gradient: parent.grad += local * node.grad"
+            )
+        if same(got[i], sum(want[k] for k, _ in uses)):
+            return _certain(
+                f"{node}.grad is {got[i]:.6g}: you passed node.grad on without the local "
+                f"derivative; expected {want[i]:.6g}. parent.grad += local * node.grad, with "
+                "local from node._local"
+            )
+        return _certain(
+            f"{node}.grad is {got[i]:.6g}, expected {want[i]:.6g} = the sum over its uses "
+            f"({_users(nodes, uses)}) of local * their grad. Their own grads end up right, so one "
+            "of them passed its gradient on to it before that gradient was complete: the order "
+            "is wrong. Walk reversed(topological order), so that each node comes after every "
+            "node that uses it"
+        )
+    return None, True
+
+
+@checker
+def value_backward(student_fn):
+    """Check ``value_backward(root) -> None``: fill every node's ``.grad`` with d root / d node.
+
+    Input: root, a Value whose graph has all grads 0; each node's inputs are
+    ``node._parents`` and the local derivatives d node / d parent are ``node._local``
+    (tuples in the same order). Fill ``.grad`` in place, in reversed topological order,
+    with ``root.grad = 1.0`` and ``parent.grad += local * node.grad``; return None.
+    Compared with bpkit's own ``root.backward()`` on an identical graph.
+    Recognises: = instead of += (a reused node gets one use's share), root not seeded
+    (all grads 0), walking the order forwards or by distance from root (a node passes its
+    gradient on before it is complete), the local derivative alone (upstream gradient
+    missing), the upstream gradient without the local derivative, intermediate nodes' or
+    leaves' grads missing, recursion too deep for a long chain (RecursionError), a value
+    returned but no .grad filled, a changed .data or graph, calling root.backward().
+    """
+    ex = Exercise(
+        "value_backward",
+        student_fn,
+        returns="result",
+        signature="value_backward(root) -> None",
+        sequence=True,
+    )
+    pending = None  # a diagnosis this graph could not make certain; a later graph may
+    for description, build in _backward_graphs():
+        root, twin = build(), build()
+        nodes, twins = _reference_order(root), _reference_order(twin)
+        for node in nodes + twins:  # give constants a name, so messages can point at every node
+            if not node.label:
+                node.label = f"const {node.data:g}"
+        twin.backward()
+        want = [n.grad for n in twins]
+        data_before = [n.data for n in nodes]
+        graph_before = [(n._parents, n._local) for n in nodes]
+        limit = sys.getrecursionlimit()
+        hints = None
+        if len(nodes) > limit:
+            hints = {
+                "RecursionError": f"the graph here is {description} ({len(nodes):,} nodes). A "
+                "recursive walk makes one Python call per node along the path, and Python stops "
+                f"at sys.getrecursionlimit() = {limit:,} nested calls. Don't recurse: use "
+                "bpkit.graph.topological_order(root) (or your topological_sort, which keeps its "
+                "own stack) and one loop over reversed(order)"
+            }
+        own_backward, calls = Value.backward, []
+
+        def watched(self, _original=own_backward):
+            calls.append(self)
+            return _original(self)
+
+        Value.backward = watched
+        try:
+            (result,), where = ex.call(dict(root=root), error_hints=hints)
+        finally:
+            Value.backward = own_backward
+        where = f"case {ex.cases}: {description}"
+        if calls:
+            ex.fail(
+                "you called .backward(), bpkit's own backward pass: write the loop yourself "
+                "(topological order, then parent.grad += local * node.grad)",
+                where,
+            )
+        for node, before, graph in zip(nodes, data_before, graph_before):
+            if node.data != before and not (node.data != node.data and before != before):
+                ex.fail(
+                    f"your function changed {_name(node)}.data from {before:.6g} to "
+                    f"{node.data:.6g}; backward only writes .grad",
+                    where,
+                )
+            if node._parents is not graph[0] or node._local is not graph[1]:
+                ex.fail(f"your function changed the graph at {_name(node)}; only read it", where)
+        got = [n.grad for n in nodes]
+        for node, g in zip(nodes, got):
+            if isinstance(g, bool) or not isinstance(g, numbers.Real):
+                hint = (
+                    ": multiply by node.grad (a float), not by the node itself"
+                    if isinstance(g, Value)
+                    else ""
+                )
+                ex.fail(f"{_name(node)}.grad is a {type(g).__name__}, not a float{hint}", where)
+        got = [float(g) for g in got]
+        scale = max(abs(w) for w in want)
+
+        def same(g, w, scale=scale):
+            return math.isclose(g, w, rel_tol=1e-8, abs_tol=1e-12 * scale)
+
+        if all(same(g, w) for g, w in zip(got, want)):
+            continue
+        if all(g == 0 for g in got):
+            if result is not None:
+                ex.fail(
+                    f"returned {shape_text(result)} but every .grad is still 0. This function "
+                    "returns nothing: it writes d root / d node into each node's .grad, starting "
+                    "with root.grad = 1.0",
+                    where,
+                )
+            ex.fail(
+                "every .grad is still 0, root's too: seed root.grad = 1.0 first (d root / d root "
+                "= 1); with 0 there, every product local * node.grad is 0",
+                where,
+            )
+        message, certain = _diagnose_backward(nodes, got, want, same)
+        if certain:
+            ex.fail(message, where)
+        pending = pending or (message, where)
+    if pending:
+        ex.fail(*pending)
+    ex.passed("every node's .grad = d root / d node")
