@@ -62,7 +62,7 @@ def timings(fns, repeats, rounds=3):
     times = {name: [] for name in names}
     per_round = max(1, repeats // rounds)
     for r in range(rounds):
-        for name in names[r % len(names):] + names[: r % len(names)]:
+        for name in names[r % len(names) :] + names[: r % len(names)]:
             fn, gc_off = fns[name]
             fn()
             gc.collect()

@@ -42,7 +42,9 @@ def _make_exercises(args):
     for name in report.missing:
         print(f"missing    {shown / name} (not generated yet)")
     for name in report.extra:
-        print(f"extra      {shown / name} has no solution notebook (delete it, or run with --prune)")
+        print(
+            f"extra      {shown / name} has no solution notebook (delete it, or run with --prune)"
+        )
     total = len(report.written) + len(report.unchanged) + len(report.stale) + len(report.missing)
     if report.ok:
         verb = "up to date" if args.check or not report.written else "generated"
@@ -57,8 +59,9 @@ def _grade(args):
     from bpkit.grading import GradingError, grade_path
 
     try:
-        return grade_path(args.path, timeout=args.timeout, total_timeout=args.total_timeout,
-                          csv_path=args.csv)
+        return grade_path(
+            args.path, timeout=args.timeout, total_timeout=args.total_timeout, csv_path=args.csv
+        )
     except GradingError as exc:
         print(f"bpkit grade: error: {exc}", file=sys.stderr)
         return 2
@@ -98,12 +101,20 @@ def build_parser():
         "replaced by `raise NotImplementedError()`, hidden tests removed, outputs cleared. "
         "See bpkit/exercises.py for the notebook conventions.",
     )
-    make.add_argument("--check", action="store_true",
-                      help="write nothing; exit 1 and list the notebooks that are stale, missing or extra")
-    make.add_argument("--solutions", metavar="DIR", help="solution notebooks (default: ./solutions)")
+    make.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 and list the notebooks that are stale, missing or extra",
+    )
+    make.add_argument(
+        "--solutions", metavar="DIR", help="solution notebooks (default: ./solutions)"
+    )
     make.add_argument("--exercises", metavar="DIR", help="student notebooks (default: ./exercises)")
-    make.add_argument("--prune", action="store_true",
-                      help="delete exercise notebooks whose solution notebook is gone")
+    make.add_argument(
+        "--prune",
+        action="store_true",
+        help="delete exercise notebooks whose solution notebook is gone",
+    )
     make.set_defaults(run=_make_exercises)
 
     grade = commands.add_parser(
@@ -114,12 +125,25 @@ def build_parser():
         "results also go to a CSV (one row per exercise). Exit 0 only if every exercise passed.",
     )
     grade.add_argument("path", metavar="PATH", help="a notebook, or a folder of notebooks")
-    grade.add_argument("--timeout", type=_positive_seconds, default=60.0, metavar="SECONDS",
-                       help="time limit per cell (default: 60)")
-    grade.add_argument("--total-timeout", type=_positive_seconds, default=600.0, metavar="SECONDS",
-                       help="time limit per notebook (default: 600)")
-    grade.add_argument("--csv", metavar="FILE",
-                       help="write one row per exercise to FILE (default for a folder: PATH/grades.csv)")
+    grade.add_argument(
+        "--timeout",
+        type=_positive_seconds,
+        default=60.0,
+        metavar="SECONDS",
+        help="time limit per cell (default: 60)",
+    )
+    grade.add_argument(
+        "--total-timeout",
+        type=_positive_seconds,
+        default=600.0,
+        metavar="SECONDS",
+        help="time limit per notebook (default: 600)",
+    )
+    grade.add_argument(
+        "--csv",
+        metavar="FILE",
+        help="write one row per exercise to FILE (default for a folder: PATH/grades.csv)",
+    )
     grade.set_defaults(run=_grade)
 
     doctor = commands.add_parser(

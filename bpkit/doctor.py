@@ -81,10 +81,15 @@ def check_package(dist, module, minimum, required):
             return Check(OPTIONAL, f"{dist} not installed (optional: only `make test` needs it)")
         return Check(BAD, f"{dist} not installed (need >= {wanted})", INSTALL_HINT)
     if importlib.util.find_spec(module) is None:
-        return Check(BAD, f"{dist} {version} is installed but `import {module}` fails", INSTALL_HINT)
+        return Check(
+            BAD, f"{dist} {version} is installed but `import {module}` fails", INSTALL_HINT
+        )
     if _version_tuple(version) < minimum:
-        return Check(BAD, f"{dist} {version} is too old (need >= {wanted})",
-                     f'pip install --upgrade "{dist}>={wanted}"')
+        return Check(
+            BAD,
+            f"{dist} {version} is too old (need >= {wanted})",
+            f'pip install --upgrade "{dist}>={wanted}"',
+        )
     return Check(OK, f"{dist} {version}")
 
 
@@ -139,10 +144,15 @@ def check_widgets():
         manager = Path(folder) / "@jupyter-widgets" / "jupyterlab-manager"
         if (manager / "package.json").is_file():
             version = getattr(jupyterlab_widgets, "__version__", "?")
-            return Check(OK, f"JupyterLab widget extension: jupyterlab_widgets {version} ({manager})")
-    return Check(BAD, "JupyterLab widget extension: jupyterlab_widgets is importable but its "
-                 "labextension folder @jupyter-widgets/jupyterlab-manager is missing",
-                 'pip install --force-reinstall "jupyterlab_widgets>=3"')
+            return Check(
+                OK, f"JupyterLab widget extension: jupyterlab_widgets {version} ({manager})"
+            )
+    return Check(
+        BAD,
+        "JupyterLab widget extension: jupyterlab_widgets is importable but its "
+        "labextension folder @jupyter-widgets/jupyterlab-manager is missing",
+        'pip install --force-reinstall "jupyterlab_widgets>=3"',
+    )
 
 
 def check_matplotlib():
@@ -154,11 +164,17 @@ def check_matplotlib():
     try:
         backend = matplotlib.get_backend()
     except Exception as exc:  # noqa: BLE001 - an unknown MPLBACKEND, a missing GUI toolkit
-        return Check(BAD, f"matplotlib backend cannot be set up: {exc}",
-                     "unset MPLBACKEND (notebooks use the inline backend on their own)")
+        return Check(
+            BAD,
+            f"matplotlib backend cannot be set up: {exc}",
+            "unset MPLBACKEND (notebooks use the inline backend on their own)",
+        )
     if env.lower() == "agg":
-        return Check(BAD, "MPLBACKEND=Agg is exported: notebook cells would show no figures",
-                     "unset MPLBACKEND (JupyterLab uses the inline backend on its own)")
+        return Check(
+            BAD,
+            "MPLBACKEND=Agg is exported: notebook cells would show no figures",
+            "unset MPLBACKEND (JupyterLab uses the inline backend on its own)",
+        )
     return Check(OK, f"matplotlib backend here: {backend} (notebooks use inline)")
 
 
@@ -168,7 +184,9 @@ def check_core():
 
         from bpkit import Tensor, Value, gradcheck
     except Exception as exc:  # noqa: BLE001 - any import failure means a broken install
-        return Check(BAD, f"bpkit's core cannot be imported: {type(exc).__name__}: {exc}", INSTALL_HINT)
+        return Check(
+            BAD, f"bpkit's core cannot be imported: {type(exc).__name__}: {exc}", INSTALL_HINT
+        )
     try:
         scalar = gradcheck(lambda a, b: (a * b + a.exp()).tanh(), Value(0.3), Value(-0.7))
         rng = np.random.default_rng(0)
@@ -176,14 +194,23 @@ def check_core():
         w = Tensor(rng.standard_normal((4, 2)))
         tensor = gradcheck(lambda x, w: (x @ w).tanh().sum(), x, w)
     except Exception as exc:  # noqa: BLE001 - the point is to report whatever broke
-        return Check(BAD, f"bpkit's gradient check crashed: {type(exc).__name__}: {exc}",
-                     "reinstall bpkit; if it persists, report it with this line")
+        return Check(
+            BAD,
+            f"bpkit's gradient check crashed: {type(exc).__name__}: {exc}",
+            "reinstall bpkit; if it persists, report it with this line",
+        )
     worst = max(scalar.max_error, tensor.max_error)
     if not (scalar.passed and tensor.passed):
-        return Check(BAD, f"bpkit's gradients disagree with finite differences (error {worst:.1e})",
-                     "reinstall bpkit (pip install -e .); a local edit may have broken an op")
-    return Check(OK, f"bpkit core: Value and Tensor gradients match finite differences "
-                     f"(max relative error {worst:.0e})")
+        return Check(
+            BAD,
+            f"bpkit's gradients disagree with finite differences (error {worst:.1e})",
+            "reinstall bpkit (pip install -e .); a local edit may have broken an op",
+        )
+    return Check(
+        OK,
+        f"bpkit core: Value and Tensor gradients match finite differences "
+        f"(max relative error {worst:.0e})",
+    )
 
 
 def run_checks():

@@ -111,12 +111,16 @@ def _replace_regions(source, begin, end, stub_lines, where):
                 out.extend(indent + stub for stub in stub_lines)
         elif end in line:
             if not inside:
-                raise ExerciseError(f"{where}: '{end}' on line {number} without a '### {begin}' before it")
+                raise ExerciseError(
+                    f"{where}: '{end}' on line {number} without a '### {begin}' before it"
+                )
             inside = False
         elif not inside:
             out.append(line)
     if inside:
-        raise ExerciseError(f"{where}: '### {begin}' on line {begin_line} has no matching '### {end}'")
+        raise ExerciseError(
+            f"{where}: '### {begin}' on line {begin_line} has no matching '### {end}'"
+        )
     return "\n".join(out), count
 
 
@@ -125,10 +129,14 @@ def _student_cell(cell, name, index):
     where = _where(name, index, cell)
     meta = cell.get("metadata", {}).get("nbgrader", {})
     if not isinstance(meta, dict):
-        raise ExerciseError(f"{where}: metadata 'nbgrader' must be a dict, got {type(meta).__name__}")
+        raise ExerciseError(
+            f"{where}: metadata 'nbgrader' must be a dict, got {type(meta).__name__}"
+        )
     new = copy.deepcopy(cell)
     stub = CODE_STUB if cell.cell_type == "code" else TEXT_STUB
-    source, solutions = _replace_regions(cell.source, BEGIN_SOLUTION, END_SOLUTION, stub.split("\n"), where)
+    source, solutions = _replace_regions(
+        cell.source, BEGIN_SOLUTION, END_SOLUTION, stub.split("\n"), where
+    )
     if solutions and not meta.get("solution"):
         raise ExerciseError(
             f"{where}: has a '### {BEGIN_SOLUTION}' region but its nbgrader metadata does not say "
@@ -146,7 +154,7 @@ def _student_cell(cell, name, index):
         points = meta.get("points")
         if isinstance(points, bool) or not isinstance(points, (int, float)) or not points > 0:
             raise ExerciseError(
-                f"{where}: a graded check cell needs positive \"points\" in its nbgrader metadata, "
+                f'{where}: a graded check cell needs positive "points" in its nbgrader metadata, '
                 f"got {points!r}"
             )
     new.source = source
@@ -202,7 +210,14 @@ def notebook_bytes(nb):
 def _read_solution(path):
     try:
         return nbformat.read(path, as_version=4)
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, nbformat.ValidationError) as exc:
+    except (
+        OSError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        nbformat.ValidationError,
+    ) as exc:
         # JSON or schema errors: name the file, not nbformat's internals
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ExerciseError(f"{path}: not a readable notebook ({first})") from None

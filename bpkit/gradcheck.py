@@ -164,7 +164,13 @@ def gradcheck(f, *inputs, eps=1e-6, tol=1e-6, floor=1e-2, seed=0):
         j = np.unravel_index(int(np.argmax(errors)), errors.shape)
         if errors[j] > worst.max_error or (i == 0 and worst.max_error == 0):
             worst = GradcheckReport(
-                float(errors[j]), i, tuple(int(k) for k in j), float(a[j]), float(numeric[j]), tol, True
+                float(errors[j]),
+                i,
+                tuple(int(k) for k in j),
+                float(a[j]),
+                float(numeric[j]),
+                tol,
+                True,
             )
     worst.passed = bool(worst.max_error <= tol)
     return worst
@@ -181,5 +187,7 @@ def compare(name, analytic, numeric, tol=1e-6):
     error = rel_error(analytic, numeric)
     close = error <= tol
     diff = float(np.max(np.abs(analytic - numeric))) if analytic.size else 0.0
-    print(f"{name:<12} exact: {exact!s:<5} | close: {close!s:<5} | max difference: {diff:.2e} | rel error: {error:.2e}")
+    print(
+        f"{name:<12} exact: {exact!s:<5} | close: {close!s:<5} | max difference: {diff:.2e} | rel error: {error:.2e}"
+    )
     return close

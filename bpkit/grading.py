@@ -117,7 +117,9 @@ def read_notebook(path):
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
-        raise GradingError(f"{path} is not a Jupyter notebook: it is not even text{not_notebook}") from None
+        raise GradingError(
+            f"{path} is not a Jupyter notebook: it is not even text{not_notebook}"
+        ) from None
     except OSError as exc:
         raise GradingError(f"cannot read {path}: {exc.strerror or exc}") from None
     try:
@@ -130,7 +132,9 @@ def read_notebook(path):
             "the file is damaged: get a fresh copy from exercises/ or your version control"
         ) from None
     if not isinstance(data, dict) or "cells" not in data or "nbformat" not in data:
-        raise GradingError(f"{path} is JSON but not a Jupyter notebook (no 'cells'/'nbformat'){not_notebook}")
+        raise GradingError(
+            f"{path} is JSON but not a Jupyter notebook (no 'cells'/'nbformat'){not_notebook}"
+        )
     try:
         nb = nbformat.reads(text, as_version=4)
         nbformat.validate(nb)
@@ -160,7 +164,11 @@ def _exercises(nb):
             name = grade_id.removesuffix("_check")
             answer = answers.get(f"{name}_answer", last_answer)
             points = meta.get("points", 0)
-            points = float(points) if isinstance(points, (int, float)) and not isinstance(points, bool) else 0.0
+            points = (
+                float(points)
+                if isinstance(points, (int, float)) and not isinstance(points, bool)
+                else 0.0
+            )
             found.append((name, answer, i, points))
             last_answer = None
     return found
@@ -214,19 +222,29 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
         def output(self, outs, msg, display_id, cell_index):
             # Keep the first MAX_OUTPUT_BYTES of a cell's output and say once that the rest
             # went: a print in a loop must not fill the grader's memory. Errors always pass.
-            if msg["msg_type"] not in ("stream", "display_data", "execute_result", "update_display_data"):
+            if msg["msg_type"] not in (
+                "stream",
+                "display_data",
+                "execute_result",
+                "update_display_data",
+            ):
                 return super().output(outs, msg, display_id, cell_index)
             content = msg.get("content", {})
-            size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
+            size = len(content.get("text", "")) + sum(
+                len(str(v)) for v in content.get("data", {}).values()
+            )
             seen = output_bytes.get(cell_index, 0)
             output_bytes[cell_index] = seen + size
             if seen + size <= MAX_OUTPUT_BYTES:
                 return super().output(outs, msg, display_id, cell_index)
             if seen <= MAX_OUTPUT_BYTES:
-                outs.append(nbformat.v4.new_output(
-                    "stream", name="stderr",
-                    text=f"[bpkit grade: output after the first {MAX_OUTPUT_BYTES:,} bytes dropped]\n",
-                ))
+                outs.append(
+                    nbformat.v4.new_output(
+                        "stream",
+                        name="stderr",
+                        text=f"[bpkit grade: output after the first {MAX_OUTPUT_BYTES:,} bytes dropped]\n",
+                    )
+                )
             return None
 
     quiet = logging.getLogger("bpkit.grading.nbclient")
@@ -262,10 +280,14 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
                 client.execute_cell(cell, i)
             except DeadKernelError:
                 stop = "not run: the kernel died in an earlier cell"
-                cell.outputs.append(nbformat.v4.new_output(
-                    "error", ename="DeadKernelError", evalue="the kernel died while running this cell",
-                    traceback=[],
-                ))
+                cell.outputs.append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="DeadKernelError",
+                        evalue="the kernel died while running this cell",
+                        traceback=[],
+                    )
+                )
                 break
             except _GaveUp:
                 stop = f"not run: cell {i + 1} ignored the interrupt after its time limit"
@@ -278,7 +300,9 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
                     client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
                 finally:
                     nb.cells.pop()
-                text = "".join(o.get("text", "") for o in probe.outputs if o.output_type == "stream")
+                text = "".join(
+                    o.get("text", "") for o in probe.outputs if o.output_type == "stream"
+                )
                 if "__bpkit_assertion__" in text:
                     assertions.add(i)
         if stop is not None:
@@ -301,25 +325,39 @@ def _judge(name, answer, check, points, nb, run, timeout, total_timeout):
                 why = f"the {which} cell ran longer than {limits[j]:g} s (an endless loop?)"
             return ExerciseResult(name, 0.0, points, "timed out", why)
         if errors[j] and errors[j][0] == "DeadKernelError":
-            return ExerciseResult(name, 0.0, points, "error",
-                                  f"the kernel died while running the {which} cell "
-                                  "(os._exit, a crash, or out of memory)")
+            return ExerciseResult(
+                name,
+                0.0,
+                points,
+                "error",
+                f"the kernel died while running the {which} cell "
+                "(os._exit, a crash, or out of memory)",
+            )
         if j in unrun:
             status = "timed out" if "limit" in unrun[j] else "error"
             return ExerciseResult(name, 0.0, points, status, unrun[j])
     for j in cells:
         if errors[j] and errors[j][0] == "NotImplementedError":
-            return ExerciseResult(name, 0.0, points, "not attempted", "NotImplementedError: write your answer")
+            return ExerciseResult(
+                name, 0.0, points, "not attempted", "NotImplementedError: write your answer"
+            )
     if answer is not None and errors[answer]:
-        return ExerciseResult(name, 0.0, points, "error", "answer cell: " + _describe(errors[answer]))
+        return ExerciseResult(
+            name, 0.0, points, "error", "answer cell: " + _describe(errors[answer])
+        )
     if errors[check]:
         if check in assertions:
             diagnosis = _first_line(errors[check][1]) or errors[check][0]
             return ExerciseResult(name, 0.0, points, "failed", diagnosis)
         return ExerciseResult(name, 0.0, points, "error", _describe(errors[check]))
     if not nb.cells[check].source.strip():
-        return ExerciseResult(name, 0.0, points, "error",
-                              "the check cell is empty: restore it from the exercise notebook")
+        return ExerciseResult(
+            name,
+            0.0,
+            points,
+            "error",
+            "the check cell is empty: restore it from the exercise notebook",
+        )
     return ExerciseResult(name, points, points, "passed")
 
 
@@ -333,7 +371,7 @@ def grade_notebook(path, timeout=60.0, total_timeout=600.0, kernel_name="python3
     exercises = _exercises(nb)
     if not exercises:
         raise GradingError(
-            f"{path} has no graded check cells (cells whose nbgrader metadata says \"grade\": true)"
+            f'{path} has no graded check cells (cells whose nbgrader metadata says "grade": true)'
         )
     with tempfile.TemporaryDirectory(prefix="bpkit-grade-") as scratch:
         # Two levels down, so that relative writes such as ../x stay inside the scratch tree.
@@ -364,7 +402,14 @@ def format_report(report):
     """The report as a text table with a total line."""
     rows = [("exercise", "points", "status", "diagnosis")]
     for r in report.results:
-        rows.append((r.exercise, f"{_fmt_points(r.points)}/{_fmt_points(r.possible)}", r.status, r.diagnosis))
+        rows.append(
+            (
+                r.exercise,
+                f"{_fmt_points(r.points)}/{_fmt_points(r.possible)}",
+                r.status,
+                r.diagnosis,
+            )
+        )
     widths = [max(len(row[k]) for row in rows) for k in range(3)]
     lines = [f"{report.path}", ""]
     for row in rows:
@@ -372,8 +417,10 @@ def format_report(report):
     passed = sum(r.status == "passed" for r in report.results)
     lines.append("-" * (sum(widths) + 6 + len("diagnosis")))
     total = f"{_fmt_points(report.earned)}/{_fmt_points(report.possible)}"
-    lines.append(f"{'total'.ljust(widths[0])}  {total.ljust(widths[1])}  "
-                 f"{passed} of {len(report.results)} exercises passed")
+    lines.append(
+        f"{'total'.ljust(widths[0])}  {total.ljust(widths[1])}  "
+        f"{passed} of {len(report.results)} exercises passed"
+    )
     for note in report.notes:
         lines.append(f"note: {note}")
     return "\n".join(line.rstrip() for line in lines)
@@ -383,8 +430,14 @@ def csv_rows(report):
     """One dict per exercise (CSV_COLUMNS), for a spreadsheet of the class."""
     name = Path(report.path).name
     return [
-        {"notebook": name, "exercise": r.exercise, "points": _fmt_points(r.points),
-         "possible": _fmt_points(r.possible), "status": r.status, "diagnosis": r.diagnosis}
+        {
+            "notebook": name,
+            "exercise": r.exercise,
+            "points": _fmt_points(r.points),
+            "possible": _fmt_points(r.possible),
+            "status": r.status,
+            "diagnosis": r.diagnosis,
+        }
         for r in report.results
     ]
 
@@ -425,8 +478,16 @@ def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print, csv_path
             report = grade_notebook(notebook, timeout, total_timeout)
         except GradingError as exc:
             print_fn(f"{notebook}\n  error: {exc}")
-            rows.append({"notebook": notebook.name, "exercise": "", "points": "0", "possible": "",
-                         "status": "error", "diagnosis": str(exc)})
+            rows.append(
+                {
+                    "notebook": notebook.name,
+                    "exercise": "",
+                    "points": "0",
+                    "possible": "",
+                    "status": "error",
+                    "diagnosis": str(exc),
+                }
+            )
             code = 1
             continue
         print_fn(format_report(report))

@@ -139,7 +139,9 @@ class Value:
             dp = z * math.log(x) if x > 0 else (0.0 if z == 0 else math.nan)
             return Value(z, (self, other), (p * _pow(x, p - 1), dp), "**")
         if isinstance(other, bool) or not isinstance(other, _NUMBER):
-            raise TypeError(f"pow: exponent must be a number or a Value, got {type(other).__name__}")
+            raise TypeError(
+                f"pow: exponent must be a number or a Value, got {type(other).__name__}"
+            )
         p = float(other)
         local = p * _pow(self.data, p - 1) if p else 0.0
         return Value(_pow(self.data, p), (self,), (local,), f"**{other:g}")
@@ -178,7 +180,9 @@ class Value:
         x = self.data
         if x > 0:
             return Value(math.log(x), (self,), (1.0 / x,), "log")
-        return Value(-math.inf if x == 0 else math.nan, (self,), (math.inf if x == 0 else math.nan,), "log")
+        return Value(
+            -math.inf if x == 0 else math.nan, (self,), (math.inf if x == 0 else math.nan,), "log"
+        )
 
     def tanh(self):
         """z = tanh x; dz/dx = 1 - z^2."""

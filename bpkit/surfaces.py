@@ -99,7 +99,10 @@ rosenbrock = Surface(
     _rosenbrock_grad,
     xlim=(-2.0, 2.0),
     ylim=(-1.0, 3.0),
-    start=(-1.2, 1.0),  # the classic starting point (Rosenbrock 1960; Moré, Garbow & Hillstrom 1981)
+    start=(
+        -1.2,
+        1.0,
+    ),  # the classic starting point (Rosenbrock 1960; Moré, Garbow & Hillstrom 1981)
     minima=((1.0, 1.0),),
     min_value=0.0,
     log_levels=True,
@@ -217,9 +220,7 @@ six_hump_camel = Surface(
 )
 
 
-SURFACES = {
-    s.name: s for s in (rosenbrock, ill_conditioned, saddle, himmelblau, six_hump_camel)
-}
+SURFACES = {s.name: s for s in (rosenbrock, ill_conditioned, saddle, himmelblau, six_hump_camel)}
 
 
 def get_surface(surface):

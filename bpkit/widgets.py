@@ -60,8 +60,13 @@ INITS = {
 
 # A learning rate that converges without drama for plain gradient descent on each surface;
 # RMSProp and Adam take steps of about lr per coordinate whatever the curvature, so one value fits.
-_SGD_LR = {"rosenbrock": 1e-3, "ill_conditioned": 0.05, "saddle": 0.05, "himmelblau": 0.01,
-           "six_hump_camel": 0.02}
+_SGD_LR = {
+    "rosenbrock": 1e-3,
+    "ill_conditioned": 0.05,
+    "saddle": 0.05,
+    "himmelblau": 0.01,
+    "six_hump_camel": 0.02,
+}
 _ADAPTIVE_LR = 0.05
 _ESCAPED = 1e6  # |w| beyond this counts as diverged: the next steps would overflow
 _DPI = 80
@@ -115,7 +120,9 @@ def _optimizer(name, params, lr, momentum):
         return optim.SGD(params, lr)
     if name in ("momentum", "nesterov"):
         # Nesterov with zero momentum is plain SGD; bpkit's SGD refuses that combination.
-        return optim.SGD(params, lr, momentum=momentum, nesterov=name == "nesterov" and momentum > 0)
+        return optim.SGD(
+            params, lr, momentum=momentum, nesterov=name == "nesterov" and momentum > 0
+        )
     if name == "rmsprop":
         return optim.RMSProp(params, lr)
     return optim.Adam(params, lr, betas=(momentum, 0.999))
@@ -135,7 +142,11 @@ class GradientDescentState(_Explorer):
         self.surface = get_surface(surface)
         self.optimizer = _choice(optimizer, OPTIMIZERS, "optimizer", "gradient_descent_explorer")
         if lr is None:
-            lr = _ADAPTIVE_LR if optimizer in ("rmsprop", "adam") else _SGD_LR.get(self.surface.name, 0.01)
+            lr = (
+                _ADAPTIVE_LR
+                if optimizer in ("rmsprop", "adam")
+                else _SGD_LR.get(self.surface.name, 0.01)
+            )
         self.lr = _number(lr, "lr", "gradient_descent_explorer", 1e-8, 10.0)
         self.momentum = _number(momentum, "momentum", "gradient_descent_explorer", 0.0, 0.999)
         self.steps = _number(steps, "steps", "gradient_descent_explorer", 1, 100_000, integer=True)
@@ -201,23 +212,40 @@ class GradientDescentState(_Explorer):
         if self.diverged:
             return f"{self.label}: diverged at step {self.diverged_at}"
         best = min(np.hypot(*(self.trajectory[-1] - np.array(m))) for m in self.surface.minima)
-        return (f"{self.label}: loss {self.final_loss:.4g} after {len(self.losses) - 1} steps "
-                f"(minimum {self.surface.min_value:.4g}; distance to the nearest minimum {best:.3g})")
+        return (
+            f"{self.label}: loss {self.final_loss:.4g} after {len(self.losses) - 1} steps "
+            f"(minimum {self.surface.min_value:.4g}; distance to the nearest minimum {best:.3g})"
+        )
 
     def _draw(self):
         s = self.surface
         ax_map, ax_loss = self.figure.subplots(1, 2, width_ratios=[1.25, 1])
-        plot.landscape(s, s.xlim, s.ylim, trajectories={self.label: self.trajectory}, ax=ax_map,
-                       log=s.log_levels, minimum=s.minima[0], resolution=150,
-                       title=f"{s.name}: $f = {s.formula}$")
+        plot.landscape(
+            s,
+            s.xlim,
+            s.ylim,
+            trajectories={self.label: self.trajectory},
+            ax=ax_map,
+            log=s.log_levels,
+            minimum=s.minima[0],
+            resolution=150,
+            title=f"{s.name}: $f = {s.formula}$",
+        )
         gap = np.maximum(self.losses - s.min_value, 1e-16)  # log axis: distance above the minimum
-        plot.loss_curve(gap, ax=ax_loss, logy=True, ylabel=f"f - min f (min f = {s.min_value:.4g})",
-                        title="Loss above the minimum")
+        plot.loss_curve(
+            gap,
+            ax=ax_loss,
+            logy=True,
+            ylabel=f"f - min f (min f = {s.min_value:.4g})",
+            title="Loss above the minimum",
+        )
         if self.diverged:
             ax_loss.set_title(f"Diverged at step {self.diverged_at}")
 
 
-def gradient_descent_explorer(surface="rosenbrock", optimizer="sgd", lr=None, momentum=0.9, steps=100):
+def gradient_descent_explorer(
+    surface="rosenbrock", optimizer="sgd", lr=None, momentum=0.9, steps=100
+):
     """Controls for surface, optimizer, lr (log scale), momentum and steps; contours with the path.
 
     ``lr=None`` picks a rate that converges for the chosen surface and
@@ -231,16 +259,37 @@ def gradient_descent_explorer(surface="rosenbrock", optimizer="sgd", lr=None, mo
     high = max(0.0, math.ceil(math.log10(state.lr)))
     style = {"description_width": "initial"}
     controls = {
-        "surface": widgets.Dropdown(options=list(SURFACES), value=state.surface.name,
-                                    description="surface", style=style),
-        "optimizer": widgets.Dropdown(options=list(OPTIMIZERS), value=state.optimizer,
-                                      description="optimizer", style=style),
-        "lr": widgets.FloatLogSlider(value=state.lr, base=10, min=low, max=high, step=0.05,
-                                     description="lr", readout_format=".2e", continuous_update=False),
-        "momentum": widgets.FloatSlider(value=state.momentum, min=0.0, max=0.99, step=0.01,
-                                        description="momentum", continuous_update=False),
-        "steps": widgets.IntSlider(value=state.steps, min=1, max=max(1000, state.steps),
-                                   description="steps", continuous_update=False),
+        "surface": widgets.Dropdown(
+            options=list(SURFACES), value=state.surface.name, description="surface", style=style
+        ),
+        "optimizer": widgets.Dropdown(
+            options=list(OPTIMIZERS), value=state.optimizer, description="optimizer", style=style
+        ),
+        "lr": widgets.FloatLogSlider(
+            value=state.lr,
+            base=10,
+            min=low,
+            max=high,
+            step=0.05,
+            description="lr",
+            readout_format=".2e",
+            continuous_update=False,
+        ),
+        "momentum": widgets.FloatSlider(
+            value=state.momentum,
+            min=0.0,
+            max=0.99,
+            step=0.01,
+            description="momentum",
+            continuous_update=False,
+        ),
+        "steps": widgets.IntSlider(
+            value=state.steps,
+            min=1,
+            max=max(1000, state.steps),
+            description="steps",
+            continuous_update=False,
+        ),
     }
     image = widgets.Image(value=state.png, format="png")
     status = widgets.HTML(value=state.summary)
@@ -261,12 +310,14 @@ def gradient_descent_explorer(surface="rosenbrock", optimizer="sgd", lr=None, mo
     state._listeners.append(show)
     state.controls, state.image, state.status = controls, image, status
     uses_momentum()
-    widget = widgets.VBox([
-        widgets.HBox([controls["surface"], controls["optimizer"]]),
-        widgets.HBox([controls["lr"], controls["momentum"], controls["steps"]]),
-        image,
-        status,
-    ])
+    widget = widgets.VBox(
+        [
+            widgets.HBox([controls["surface"], controls["optimizer"]]),
+            widgets.HBox([controls["lr"], controls["momentum"], controls["steps"]]),
+            image,
+            status,
+        ]
+    )
     return widget, state
 
 
@@ -313,13 +364,19 @@ class GradientFlowState(_Explorer):
         rng = np.random.default_rng(self.seed)
         X = rng.standard_normal((self.batch, self.width))
         y = rng.integers(0, 10, size=self.batch)
-        model = nn.MLP([self.width] * self.depth + [10], activation=self.activation,
-                       init=INITS[self.init], rng=rng)
+        model = nn.MLP(
+            [self.width] * self.depth + [10],
+            activation=self.activation,
+            init=INITS[self.init],
+            rng=rng,
+        )
         # Exploding settings are part of the lesson: let inf/NaN through and say so below.
         with np.errstate(over="ignore", invalid="ignore", under="ignore"):
             loss = cross_entropy(model(Tensor(X)), y)
             loss.backward()
-            self.norms = np.array([np.linalg.norm(layer.weight.grad) for layer in model.linear_layers()])
+            self.norms = np.array(
+                [np.linalg.norm(layer.weight.grad) for layer in model.linear_layers()]
+            )
         self.loss = float(loss.data)
         self.model, self.X, self.y = model, X, y
         self.layer_names = [str(i + 1) for i in range(self.depth)]
@@ -332,15 +389,22 @@ class GradientFlowState(_Explorer):
         if not np.isfinite(self.norms).all():
             return f"{self.depth} layers, {self.activation}, init {self.init}: gradients overflowed"
         ratio = first / last if last > 0 else math.inf
-        return (f"{self.depth} layers, {self.activation}, init {self.init}: loss {self.loss:.3f}; "
-                f"||dW|| first layer {first:.2e}, last layer {last:.2e} (ratio {ratio:.2e})")
+        return (
+            f"{self.depth} layers, {self.activation}, init {self.init}: loss {self.loss:.3f}; "
+            f"||dW|| first layer {first:.2e}, last layer {last:.2e} (ratio {ratio:.2e})"
+        )
 
     def _draw(self):
         ax = self.figure.subplots()
         shown = np.where(np.isfinite(self.norms), self.norms, 0.0)
         log = bool((shown > 0).any())
-        plot.gradient_flow(shown, self.layer_names, ax=ax, log=log,
-                           title=f"Gradient norm per layer: {self.activation}, init {self.init}")
+        plot.gradient_flow(
+            shown,
+            self.layer_names,
+            ax=ax,
+            log=log,
+            title=f"Gradient norm per layer: {self.activation}, init {self.init}",
+        )
         if self.depth > 20:  # keep the layer numbers readable
             for i, label in enumerate(ax.get_xticklabels()):
                 label.set_visible(i % 5 == 4 or i == 0)
@@ -355,10 +419,16 @@ def gradient_flow_explorer(depth=10, activation="tanh", init="xavier", width=64,
     """
     state = GradientFlowState(depth, activation, init, width, batch, seed)
     controls = {
-        "depth": widgets.IntSlider(value=state.depth, min=2, max=max(50, state.depth),
-                                   description="depth", continuous_update=False),
-        "activation": widgets.Dropdown(options=list(ACTIVATIONS), value=state.activation,
-                                       description="activation"),
+        "depth": widgets.IntSlider(
+            value=state.depth,
+            min=2,
+            max=max(50, state.depth),
+            description="depth",
+            continuous_update=False,
+        ),
+        "activation": widgets.Dropdown(
+            options=list(ACTIVATIONS), value=state.activation, description="activation"
+        ),
         "init": widgets.Dropdown(options=list(INITS), value=state.init, description="init"),
     }
     image = widgets.Image(value=state.png, format="png")
@@ -443,7 +513,9 @@ class BackpropStepperState(_Explorer):
 
     def __init__(self, root):
         if not isinstance(root, Value):
-            raise TypeError(f"backprop_stepper: root must be a bpkit.Value, got {type(root).__name__}")
+            raise TypeError(
+                f"backprop_stepper: root must be a bpkit.Value, got {type(root).__name__}"
+            )
         super().__init__(figsize=(10, 4.5))
         self.root = root
         self.nodes = topological_order(root)
@@ -485,9 +557,12 @@ class BackpropStepperState(_Explorer):
         self._grads = [0.0] * len(self.nodes)
         self._grads[-1] = 1.0
         self.step, self.node = 0, None
-        self.text = (f"Start: every grad is 0 except d{self.names[-1]}/d{self.names[-1]} = 1. "
-                     f"Next processes {self._name_of[id(self.order[0])]}." if self.order
-                     else "The root is a leaf: nothing to do.")
+        self.text = (
+            f"Start: every grad is 0 except d{self.names[-1]}/d{self.names[-1]} = 1. "
+            f"Next processes {self._name_of[id(self.order[0])]}."
+            if self.order
+            else "The root is a leaf: nothing to do."
+        )
         self._sync()
 
     def next(self):
@@ -525,8 +600,10 @@ class BackpropStepperState(_Explorer):
             rules = _RULES.get(op, ())
         names = [self._name_of[id(p)] for p in node.parents]
         slots = {"out": name, "a": names[0], "b": names[1] if len(names) > 1 else ""}
-        head = (f"Processing {name} = {self._describe(node)}: data {_fmt(node.data)}, "
-                f"grad {_fmt(upstream)} (complete: every node that uses {name} is done)")
+        head = (
+            f"Processing {name} = {self._describe(node)}: data {_fmt(node.data)}, "
+            f"grad {_fmt(upstream)} (complete: every node that uses {name} is done)"
+        )
         lines = [head]
         for k, (parent, local) in enumerate(zip(node.parents, node.local_grads)):
             j = index[id(parent)]
@@ -535,9 +612,11 @@ class BackpropStepperState(_Explorer):
             formula = f" = {rule}" if rule and rule != _fmt(local) else ""
             before = self._grads[j]
             self._grads[j] = before + local * upstream
-            lines.append(f"  local d{name}/d{pname}{formula} = {_fmt(local)};  "
-                         f"{pname}.grad += {_fmt(local)} * {_fmt(upstream)}  ->  "
-                         f"{_fmt(before)} + {_fmt(local * upstream)} = {_fmt(self._grads[j])}")
+            lines.append(
+                f"  local d{name}/d{pname}{formula} = {_fmt(local)};  "
+                f"{pname}.grad += {_fmt(local)} * {_fmt(upstream)}  ->  "
+                f"{_fmt(before)} + {_fmt(local * upstream)} = {_fmt(self._grads[j])}"
+            )
         self.node = node
         self.text = "\n".join(lines)
 
@@ -557,8 +636,9 @@ class BackpropStepperState(_Explorer):
 
     def _draw(self):
         ax = self.figure.subplots()
-        title = (f"Step {self.step} of {self.n_steps}" +
-                 (f": processing {self._name_of[id(self.node)]}" if self.node is not None else ": start"))
+        title = f"Step {self.step} of {self.n_steps}" + (
+            f": processing {self._name_of[id(self.node)]}" if self.node is not None else ": start"
+        )
         plot.draw_graph(self.root, ax=ax, highlight=self.node, title=title)
 
 
@@ -571,8 +651,9 @@ def backprop_stepper(root=None):
     state = BackpropStepperState(default_graph() if root is None else root)
     buttons = {
         "back": widgets.Button(description="◀ Back", tooltip="undo the last step"),
-        "next": widgets.Button(description="Next ▶", button_style="primary",
-                               tooltip="process the next node backward"),
+        "next": widgets.Button(
+            description="Next ▶", button_style="primary", tooltip="process the next node backward"
+        ),
         "reset": widgets.Button(description="Reset", tooltip="all grads 0 again, root 1"),
     }
     image = widgets.Image(value=state.png, format="png")

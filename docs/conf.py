@@ -53,7 +53,11 @@ shutil.copytree(_MATHJAX, _STATIC / "mathjax", dirs_exist_ok=True)
 html_static_path = [str(_STATIC)]
 mathjax_path = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full"
 mathjax2_config = {
-    "tex2jax": {"inlineMath": [["\\(", "\\)"]], "displayMath": [["\\[", "\\]"]], "processRefs": False},
+    "tex2jax": {
+        "inlineMath": [["\\(", "\\)"]],
+        "displayMath": [["\\[", "\\]"]],
+        "processRefs": False,
+    },
     "HTML-CSS": {"availableFonts": [], "webFont": "STIX-Web", "imageFont": None},
 }
 # The start page lives at docs/index.html; this index.html at the top redirects to it.

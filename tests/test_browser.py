@@ -124,15 +124,19 @@ def lab_server(run_token):
         (settings / name).write_text(json.dumps(values))
     port = _free_port()
     env = dict(os.environ)
-    env.update({
-        MARKER: f"{run_token}:server",
-        "JUPYTER_CONFIG_DIR": str(home / "config"),  # no ~/.jupyter config leaks in
-        "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
-        "OPENBLAS_NUM_THREADS": "1",  # small matrices; the machine is shared
-    })
+    env.update(
+        {
+            MARKER: f"{run_token}:server",
+            "JUPYTER_CONFIG_DIR": str(home / "config"),  # no ~/.jupyter config leaks in
+            "JUPYTER_RUNTIME_DIR": str(home / "runtime"),
+            "OPENBLAS_NUM_THREADS": "1",  # small matrices; the machine is shared
+        }
+    )
     env.pop("MPLBACKEND", None)  # the kernel must use the notebooks' own %matplotlib inline
     command = [
-        sys.executable, "-m", "jupyterlab",
+        sys.executable,
+        "-m",
+        "jupyterlab",
         "--no-browser",
         "--ServerApp.ip=127.0.0.1",
         f"--ServerApp.port={port}",
@@ -147,8 +151,15 @@ def lab_server(run_token):
     if os.geteuid() == 0:
         command.append("--allow-root")
     log = (home / "server.log").open("wb")
-    server = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                              stdin=subprocess.DEVNULL, start_new_session=True)
+    server = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     base = f"http://127.0.0.1:{port}"
 
     def server_log():
@@ -195,7 +206,9 @@ def browser(run_token):
     playwright = sync_api.sync_playwright().start()
     try:
         chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS, headless=True,
+            executable_path=str(CHROMIUM),
+            args=CHROMIUM_FLAGS,
+            headless=True,
             env={**os.environ, MARKER: f"{run_token}:browser"},
         )
         try:
@@ -345,7 +358,8 @@ def _run_all_cells(page, path):
     page.wait_for_function(_CLEARED_JS, arg=path, polling=250)
     page.locator("#jp-MainMenu .lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator("#jp-mainmenu-run li.lm-Menu-item").filter(
-        has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))).click()
+        has=page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$"))
+    ).click()
     started = time.monotonic()
     state = page.wait_for_function(_RUN_STATE_JS, arg=path, timeout=RUN_ALL_S * 1000, polling=500)
     state = state.json_value()
@@ -355,13 +369,20 @@ def _run_all_cells(page, path):
 def _assert_clean_outputs(page, panel, path):
     """No error or stderr output in the model or on screen, no widget that failed to render."""
     bad = page.evaluate(_BAD_OUTPUTS_JS, path)
-    bad = [b for b in bad if not (b["output"]["output_type"] == "error"
-                                  and "raises-exception" in b["tags"])]
+    bad = [
+        b
+        for b in bad
+        if not (b["output"]["output_type"] == "error" and "raises-exception" in b["tags"])
+    ]
     assert not bad, f"{path}: error/stderr outputs:\n" + "\n".join(
-        f"cell {b['cell']}: " + (f"{b['output']['ename']}: {b['output']['evalue']}"
-                                 if b["output"]["output_type"] == "error"
-                                 else "stderr: " + "".join(b["output"]["text"])[:800])
-        for b in bad)
+        f"cell {b['cell']}: "
+        + (
+            f"{b['output']['ename']}: {b['output']['evalue']}"
+            if b["output"]["output_type"] == "error"
+            else "stderr: " + "".join(b["output"]["text"])[:800]
+        )
+        for b in bad
+    )
     stderr_mime = "application/vnd.jupyter.stderr"  # how JupyterLab shows errors and stderr
     on_screen = panel.locator(f".jp-OutputArea-output[data-mime-type='{stderr_mime}']")
     assert on_screen.count() == 0, f"{path}: {on_screen.count()} error/stderr outputs shown"
@@ -401,22 +422,29 @@ def test_notebook_02_runs_and_backprop_stepper_steps(page):
         _assert_clean_outputs(page, panel, NB02)
         assert state["numbered"], f"{NB02}: Run All stopped early: {state}"
 
-        stepper = panel.locator(".jp-OutputArea-output .widget-vbox").filter(
-            has=page.locator(".widget-button", has_text="Next")).first
+        stepper = (
+            panel.locator(".jp-OutputArea-output .widget-vbox")
+            .filter(has=page.locator(".widget-button", has_text="Next"))
+            .first
+        )
         stepper.scroll_into_view_if_needed()
         assert panel.locator(".jupyter-widgets").count() > 0
         image = stepper.locator("img.widget-image")
         explanation = stepper.locator(".widget-html")
         next_button = stepper.locator(".widget-button", has_text="Next")
         # The tested cell below the widget steps once and back: the widget shows the start.
-        page.wait_for_function("(el) => el.innerText.includes('Start:')",
-                               arg=explanation.element_handle())
+        page.wait_for_function(
+            "(el) => el.innerText.includes('Start:')", arg=explanation.element_handle()
+        )
         before = _image_sha256(image)
         _screenshot(page, "browser-02-after-run.png")
 
         next_button.click()
-        page.wait_for_function("(el) => el.innerText.includes('Processing L')",
-                               arg=explanation.element_handle(), timeout=WIDGET_UPDATE_S * 1000)
+        page.wait_for_function(
+            "(el) => el.innerText.includes('Processing L')",
+            arg=explanation.element_handle(),
+            timeout=WIDGET_UPDATE_S * 1000,
+        )
         after = _wait_for_new_image(image, before, "02 stepper Next")
         stepper.scroll_into_view_if_needed()
         _screenshot(page, "browser-02-after-next.png")
@@ -433,8 +461,11 @@ def test_notebook_07_runs_and_depth_slider_redraws(page):
         _assert_clean_outputs(page, panel, NB07)
         assert state["numbered"], f"{NB07}: Run All stopped early: {state}"
 
-        explorer = panel.locator(".jp-OutputArea-output .widget-vbox").filter(
-            has=page.locator(".widget-slider")).first
+        explorer = (
+            panel.locator(".jp-OutputArea-output .widget-vbox")
+            .filter(has=page.locator(".widget-slider"))
+            .first
+        )
         explorer.scroll_into_view_if_needed()
         slider = explorer.locator(".widget-slider").first
         assert slider.locator(".widget-label").inner_text().strip() == "depth"
@@ -455,9 +486,11 @@ def test_notebook_07_runs_and_depth_slider_redraws(page):
         page.mouse.up()
 
         after = _wait_for_new_image(image, before, "07 depth slider")
-        page.wait_for_function("([el, old]) => el.innerText !== old",
-                               arg=[status.element_handle(), status_before],
-                               timeout=WIDGET_UPDATE_S * 1000)
+        page.wait_for_function(
+            "([el, old]) => el.innerText !== old",
+            arg=[status.element_handle(), status_before],
+            timeout=WIDGET_UPDATE_S * 1000,
+        )
         explorer.scroll_into_view_if_needed()
         _screenshot(page, "browser-07-after-slider.png")
         depth_after = readout.inner_text().strip()

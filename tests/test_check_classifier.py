@@ -304,8 +304,10 @@ def test_minibatches_names_each_bug(fn, expected):
 def test_minibatches_dropping_the_only_partial_batch_is_named():
     def drop(X, y, batch_size, rng):
         idx = rng.permutation(len(X))
-        return [(X[idx[s : s + batch_size]], y[idx[s : s + batch_size]])
-                for s in range(0, len(X) - batch_size + 1, batch_size)]
+        return [
+            (X[idx[s : s + batch_size]], y[idx[s : s + batch_size]])
+            for s in range(0, len(X) - batch_size + 1, batch_size)
+        ]
 
     message = diagnosis(check.minibatches, drop)
     assert "last, smaller batch is missing" in message  # case 1; case 3 has its own wording
@@ -443,8 +445,12 @@ def test_two_layer_reference_matches_finite_differences():
 @given(st.lists(GARBAGE, min_size=0, max_size=5), st.booleans())
 def test_any_garbage_gets_an_exercise_failed_never_a_crash(items, as_tuple):
     answer = tuple(items) if as_tuple else (items[0] if items else None)
-    for checker in (check.accuracy, check.confusion_matrix, check.minibatches,
-                    check.two_layer_backward):
+    for checker in (
+        check.accuracy,
+        check.confusion_matrix,
+        check.minibatches,
+        check.two_layer_backward,
+    ):
         with pytest.raises(ExerciseFailed) as info:
             checker(lambda *args, **kwargs: answer)
         assert "the checker itself failed" not in str(info.value), str(info.value)

@@ -13,18 +13,26 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_help_lists_the_three_commands():
-    result = subprocess.run([sys.executable, "-m", "bpkit", "--help"],
-                            check=False, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "bpkit", "--help"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 0
     for command in ("make-exercises", "grade", "doctor"):
         assert command in result.stdout
 
 
-@pytest.mark.parametrize("command, options", [
-    ("make-exercises", ["--check", "--solutions", "--exercises", "--prune"]),
-    ("grade", ["PATH", "--timeout", "--total-timeout"]),
-    ("doctor", []),
-])
+@pytest.mark.parametrize(
+    "command, options",
+    [
+        ("make-exercises", ["--check", "--solutions", "--exercises", "--prune"]),
+        ("grade", ["PATH", "--timeout", "--total-timeout"]),
+        ("doctor", []),
+    ],
+)
 def test_each_command_has_help(command, options, capsys):
     assert main([command, "--help"]) == 0
     out = capsys.readouterr().out

@@ -40,9 +40,9 @@ def test_notebook_is_committed_executed_with_python3_kernel(path):
     assert not set(unexecuted) - tagged_skip, f"{path.name}: cells {unexecuted} were never executed"
     for cell in code:
         for out in cell.get("outputs", []):
-            assert out.output_type != "error" or "raises-exception" in cell.metadata.get("tags", []), (
-                f"{path.name}: a committed cell shows an error:\n{cell.source[:200]}"
-            )
+            assert out.output_type != "error" or "raises-exception" in cell.metadata.get(
+                "tags", []
+            ), f"{path.name}: a committed cell shows an error:\n{cell.source[:200]}"
 
 
 @pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
@@ -55,7 +55,10 @@ def test_lecture_has_objectives_recap_and_a_figure(path):
         return
     assert "what's next" in markdown or "what is next" in markdown or "next:" in markdown, path.name
     images = [
-        o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+        o
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.get("outputs", [])
         if "image/png" in o.get("data", {})
     ]
     assert images, f"{path.name}: needs at least one figure"
@@ -67,7 +70,10 @@ def test_exercises_are_generated_from_solutions():
         pytest.skip("no exercise notebooks yet")
     result = subprocess.run(
         [sys.executable, "-m", "bpkit", "make-exercises", "--check"],
-        cwd=ROOT, capture_output=True, text=True, timeout=120,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
@@ -85,7 +91,9 @@ def test_every_answer_cell_is_followed_by_a_graded_check(path):
         answers += 1
         assert "### BEGIN SOLUTION" in cell.source and "### END SOLUTION" in cell.source, meta
         following = nb.cells[i + 1] if i + 1 < len(nb.cells) else None
-        assert following is not None and following.cell_type == "code", f"{meta['grade_id']}: no check cell"
+        assert following is not None and following.cell_type == "code", (
+            f"{meta['grade_id']}: no check cell"
+        )
         check_meta = following.metadata.get("nbgrader", {})
         assert check_meta.get("grade") and check_meta.get("points", 0) > 0, (
             f"{path.name}: the cell after {meta['grade_id']} must be a graded check cell with points"
@@ -108,14 +116,20 @@ def test_student_notebook_raises_only_not_implemented(path, tmp_path):
     assert "### BEGIN SOLUTION" not in _text(nb), f"{path.name} leaks an answer"
     assert "### BEGIN HIDDEN TESTS" not in _text(nb), f"{path.name} leaks hidden tests"
     client = NotebookClient(
-        nb, timeout=120, kernel_name="python3", allow_errors=True,
+        nb,
+        timeout=120,
+        kernel_name="python3",
+        allow_errors=True,
         resources={"metadata": {"path": str(tmp_path)}},
     )
     # Run in a scratch folder: a student notebook must not need or touch project files.
     client.execute()
     errors = [
-        (i, out.ename) for i, c in enumerate(nb.cells) if c.cell_type == "code"
-        for out in c.get("outputs", []) if out.output_type == "error"
+        (i, out.ename)
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "code"
+        for out in c.get("outputs", [])
+        if out.output_type == "error"
     ]
     names = {ename for _, ename in errors}
     assert errors, f"{path.name}: nothing raised NotImplementedError, so an answer leaked"
@@ -141,7 +155,9 @@ def test_instructors_guide_names_real_exercises():
     assert mentions, "docs/instructors.md names no exercises per set"
     for number, names in mentions:
         matches = sorted((ROOT / "solutions").glob(f"{int(number):02d}_*.ipynb"))
-        assert matches, f"docs/instructors.md mentions set {number}, but solutions/ has no {int(number):02d}_*"
+        assert matches, (
+            f"docs/instructors.md mentions set {number}, but solutions/ has no {int(number):02d}_*"
+        )
         grade_ids = {
             cell.metadata.get("nbgrader", {}).get("grade_id") for cell in _read(matches[0]).cells
         }

@@ -10,16 +10,32 @@ from bpkit import doctor
 
 
 def test_doctor_passes_in_the_project_environment():
-    result = subprocess.run([sys.executable, "-m", "bpkit", "doctor"],
-                            check=False, capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "bpkit", "doctor"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     checks = lines[:-1]
     assert all(line[0] in "✓-" for line in checks), result.stdout
     text = result.stdout
-    for name in ("python 3.", "bpkit ", "numpy ", "matplotlib ", "ipywidgets ", "jupyterlab ",
-                 "ipykernel ", "nbval ", "kernel python3", "widget extension",
-                 "matplotlib backend", "bpkit core"):
+    for name in (
+        "python 3.",
+        "bpkit ",
+        "numpy ",
+        "matplotlib ",
+        "ipywidgets ",
+        "jupyterlab ",
+        "ipykernel ",
+        "nbval ",
+        "kernel python3",
+        "widget extension",
+        "matplotlib backend",
+        "bpkit core",
+    ):
         assert name in text, name
     assert metadata.version("numpy") in text
 
@@ -47,10 +63,15 @@ def test_missing_required_package_is_a_problem_with_a_fix(monkeypatch):
 
 def test_old_package_is_a_problem(monkeypatch):
     real = metadata.version
-    monkeypatch.setattr(doctor.metadata, "version",
-                        lambda dist: "1.26.4" if dist == "numpy" else real(dist))
+    monkeypatch.setattr(
+        doctor.metadata, "version", lambda dist: "1.26.4" if dist == "numpy" else real(dist)
+    )
     check = doctor.check_package("numpy", "numpy", (2, 0), True)
-    assert check.mark == doctor.BAD and "1.26.4 is too old" in check.text and "numpy>=2.0" in check.hint
+    assert (
+        check.mark == doctor.BAD
+        and "1.26.4 is too old" in check.text
+        and "numpy>=2.0" in check.hint
+    )
 
 
 def test_missing_optional_package_is_not_a_problem(monkeypatch):
@@ -73,16 +94,22 @@ class _Spec:
         self.resource_dir = "/somewhere/kernels/python3"
 
 
-@pytest.mark.parametrize("argv0, mark", [
-    ("python", doctor.OK),
-    (sys.executable, doctor.OK),
-    ("/opt/other-env/bin/python", doctor.BAD),
-])
+@pytest.mark.parametrize(
+    "argv0, mark",
+    [
+        ("python", doctor.OK),
+        (sys.executable, doctor.OK),
+        ("/opt/other-env/bin/python", doctor.BAD),
+    ],
+)
 def test_kernel_must_run_this_python(monkeypatch, argv0, mark):
     from jupyter_client import kernelspec
 
-    monkeypatch.setattr(kernelspec.KernelSpecManager, "get_kernel_spec",
-                        lambda self, name: _Spec([argv0, "-m", "ipykernel_launcher"]))
+    monkeypatch.setattr(
+        kernelspec.KernelSpecManager,
+        "get_kernel_spec",
+        lambda self, name: _Spec([argv0, "-m", "ipykernel_launcher"]),
+    )
     check = doctor.check_kernel()
     assert check.mark == mark, check
     if mark == doctor.BAD:
@@ -119,8 +146,9 @@ def test_broken_gradients_are_caught(monkeypatch):
     import bpkit
     from bpkit.gradcheck import GradcheckReport
 
-    monkeypatch.setattr(bpkit, "gradcheck",
-                        lambda *a, **k: GradcheckReport(0.5, 0, (), 1.0, 2.0, 1e-6, False))
+    monkeypatch.setattr(
+        bpkit, "gradcheck", lambda *a, **k: GradcheckReport(0.5, 0, (), 1.0, 2.0, 1e-6, False)
+    )
     check = doctor.check_core()
     assert check.mark == doctor.BAD and "disagree with finite differences" in check.text
 

@@ -29,7 +29,9 @@ def project(tmp_path):
 
 
 def _by_id(nb):
-    return {c.metadata.get("nbgrader", {}).get("grade_id", f"#{i}"): c for i, c in enumerate(nb.cells)}
+    return {
+        c.metadata.get("nbgrader", {}).get("grade_id", f"#{i}"): c for i, c in enumerate(nb.cells)
+    }
 
 
 # --- the cell sources ---------------------------------------------------------------------
@@ -58,23 +60,33 @@ def test_hidden_tests_are_removed_with_their_markers(solution):
 def test_written_answer_in_markdown_becomes_your_answer_here(solution):
     cells = _by_id(student_notebook(solution))
     assert cells["sign_answer"].cell_type == "markdown"
-    assert cells["sign_answer"].source == "Why does `cube` keep the sign of `x`?\n\n  YOUR ANSWER HERE"
+    assert (
+        cells["sign_answer"].source == "Why does `cube` keep the sign of `x`?\n\n  YOUR ANSWER HERE"
+    )
 
 
 def test_other_cells_are_unchanged(solution):
     student = student_notebook(solution)
     for old, new in zip(solution.cells, student.cells):
-        if "grade_id" not in old.metadata.get("nbgrader", {}) or old.metadata["nbgrader"]["grade_id"] == "setup":
+        if (
+            "grade_id" not in old.metadata.get("nbgrader", {})
+            or old.metadata["nbgrader"]["grade_id"] == "setup"
+        ):
             assert new.source == old.source
     assert len(student.cells) == len(solution.cells)
 
 
 def test_solution_cell_without_markers_is_replaced_whole(solution):
     solution.cells[2].source = "def square(x):\n    return x * x"
-    assert student_notebook(solution).cells[2].source == "# YOUR CODE HERE\nraise NotImplementedError()"
+    assert (
+        student_notebook(solution).cells[2].source
+        == "# YOUR CODE HERE\nraise NotImplementedError()"
+    )
 
 
-_LINE = st.text(alphabet="abcxyz =+()_:#'0123456789", max_size=20).filter(lambda s: "SOLUTION" not in s)
+_LINE = st.text(alphabet="abcxyz =+()_:#'0123456789", max_size=20).filter(
+    lambda s: "SOLUTION" not in s
+)
 
 
 @given(
@@ -84,10 +96,19 @@ _LINE = st.text(alphabet="abcxyz =+()_:#'0123456789", max_size=20).filter(lambda
     indent=st.sampled_from(["", "    ", "        ", "\t"]),
 )
 def test_any_region_is_replaced_by_the_stub_at_its_indentation(before, inside, after, indent):
-    source = "\n".join(before + [indent + "### BEGIN SOLUTION", *inside, indent + "### END SOLUTION"] + after)
+    source = "\n".join(
+        before + [indent + "### BEGIN SOLUTION", *inside, indent + "### END SOLUTION"] + after
+    )
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
-    nb.cells[0].metadata["nbgrader"] = {"solution": True, "grade": False, "grade_id": "a", "locked": False}
-    expected = before + [indent + "# YOUR CODE HERE", indent + "raise NotImplementedError()"] + after
+    nb.cells[0].metadata["nbgrader"] = {
+        "solution": True,
+        "grade": False,
+        "grade_id": "a",
+        "locked": False,
+    }
+    expected = (
+        before + [indent + "# YOUR CODE HERE", indent + "raise NotImplementedError()"] + after
+    )
     assert student_notebook(nb).cells[0].source.split("\n") == expected
 
 
@@ -104,8 +125,12 @@ def test_outputs_counts_and_run_metadata_are_cleared_the_rest_kept(solution):
         if cell.cell_type == "code":
             assert cell.outputs == [] and cell.execution_count is None
     assert _by_id(student)["square_check"].metadata.nbgrader == {
-        "grade": True, "solution": False, "locked": True, "points": 1,
-        "grade_id": "square_check", "schema_version": 3,
+        "grade": True,
+        "solution": False,
+        "locked": True,
+        "points": 1,
+        "grade_id": "square_check",
+        "schema_version": 3,
     }
     assert "widgets" not in student.metadata
     assert student.metadata.kernelspec.name == "python3"
@@ -162,8 +187,13 @@ def test_missing_solutions_folder_is_said_clearly(tmp_path, monkeypatch, capsys)
 
 
 def test_check_detects_missing_stale_and_extra(project, capsys):
-    args = ["make-exercises", "--solutions", str(project / "solutions"),
-            "--exercises", str(project / "exercises")]
+    args = [
+        "make-exercises",
+        "--solutions",
+        str(project / "solutions"),
+        "--exercises",
+        str(project / "exercises"),
+    ]
     assert main(args + ["--check"]) == 1
     assert "missing" in capsys.readouterr().out
     assert not (project / "exercises").exists()  # --check writes nothing
@@ -190,7 +220,9 @@ def test_hand_edit_of_an_exercise_is_detected(project):
     make_exercises(project / "solutions", project / "exercises")
     path = project / "exercises" / "01_demo.ipynb"
     path.write_bytes(path.read_bytes().replace(b"YOUR CODE HERE", b"return x * x  "))
-    assert make_exercises(project / "solutions", project / "exercises", check=True).stale == ["01_demo.ipynb"]
+    assert make_exercises(project / "solutions", project / "exercises", check=True).stale == [
+        "01_demo.ipynb"
+    ]
 
 
 # --- broken markers and metadata ------------------------------------------------------------
@@ -205,7 +237,9 @@ def _break_end_without_begin(nb):
 
 
 def _break_nested(nb):
-    nb.cells[2].source = nb.cells[2].source.replace("    return", "    ### BEGIN SOLUTION\n    return")
+    nb.cells[2].source = nb.cells[2].source.replace(
+        "    return", "    ### BEGIN SOLUTION\n    return"
+    )
 
 
 def _break_solution_in_plain_cell(nb):
@@ -240,13 +274,15 @@ def _break_duplicate_id(nb):
         (_break_nested, 3, "inside the region opened on line 3"),
         (_break_solution_in_plain_cell, 3, '"solution": true'),
         (_break_hidden_outside_check, 4, "not a graded cell"),
-        (_break_no_points, 4, "positive \"points\""),
+        (_break_no_points, 4, 'positive "points"'),
         (_break_zero_points, 7, "got 0"),
         (_break_hidden_without_end, 4, "no matching '### END HIDDEN TESTS'"),
         (_break_duplicate_id, 7, "also used by cell 4"),
     ],
 )
-def test_broken_notebook_is_an_error_naming_notebook_and_cell(project, capsys, breaker, cell, words):
+def test_broken_notebook_is_an_error_naming_notebook_and_cell(
+    project, capsys, breaker, cell, words
+):
     path = project / "solutions" / "01_demo.ipynb"
     nb = nbformat.read(path, as_version=4)
     breaker(nb)
@@ -255,8 +291,18 @@ def test_broken_notebook_is_an_error_naming_notebook_and_cell(project, capsys, b
     message = str(info.value)
     assert str(path) in message and f"cell {cell} " in message and words in message
     nbformat.write(nb, path)
-    assert main(["make-exercises", "--solutions", str(project / "solutions"),
-                 "--exercises", str(project / "exercises")]) == 1
+    assert (
+        main(
+            [
+                "make-exercises",
+                "--solutions",
+                str(project / "solutions"),
+                "--exercises",
+                str(project / "exercises"),
+            ]
+        )
+        == 1
+    )
     assert words in capsys.readouterr().err
     assert not (project / "exercises" / "01_demo.ipynb").exists()
 
@@ -276,8 +322,18 @@ def test_generated_notebook_raises_only_not_implemented(project):
 
     make_exercises(project / "solutions", project / "exercises")
     nb = nbformat.read(project / "exercises" / "01_demo.ipynb", as_version=4)
-    NotebookClient(nb, timeout=60, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(project)}}).execute()
-    errors = [out.ename for c in nb.cells if c.cell_type == "code"
-              for out in c.outputs if out.output_type == "error"]
+    NotebookClient(
+        nb,
+        timeout=60,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(project)}},
+    ).execute()
+    errors = [
+        out.ename
+        for c in nb.cells
+        if c.cell_type == "code"
+        for out in c.outputs
+        if out.output_type == "error"
+    ]
     assert errors and set(errors) == {"NotImplementedError"}

@@ -101,9 +101,7 @@ def test_softmax_and_log_softmax_along_any_axis_gradcheck(data):
     # central difference's round-off (~1e-16 * |f| / eps) is ~1e-7 at eps = 1e-6: too coarse
     # for a 1e-6 check of small entries. eps = 1e-5 (near the optimal (eps_machine |f|)^(1/3))
     # with tol 1e-5 is what finite differences can promise; the exact check comes next.
-    report = gradcheck(
-        lambda z: log_softmax(z, axis=axis) * weights, Tensor(x), eps=1e-5, tol=1e-5
-    )
+    report = gradcheck(lambda z: log_softmax(z, axis=axis) * weights, Tensor(x), eps=1e-5, tol=1e-5)
     assert report.passed, report
     # Independent of finite differences: the VJP derived by hand, g - softmax * sum(g) per slice.
     z = Tensor(x, requires_grad=True)

@@ -51,7 +51,9 @@ def test_every_outcome_gets_its_status_and_diagnosis(mixed):
 
 
 def test_errors_outside_exercises_are_noted(mixed):
-    assert mixed.notes == ["cell 10 (not an exercise) raised NameError: name 'undefined_helper' is not defined"]
+    assert mixed.notes == [
+        "cell 10 (not an exercise) raised NameError: name 'undefined_helper' is not defined"
+    ]
 
 
 def test_report_table_has_a_row_per_exercise_and_a_total(mixed):
@@ -69,7 +71,10 @@ def test_endless_loop_times_out_and_later_exercises_are_still_graded(loop):
     r = _results(loop)
     assert r["square"].status == "timed out" and "longer than 2 s" in r["square"].diagnosis
     assert r["cube"].status == "passed"
-    assert r["half"].status == "error" and "kernel died while running the answer cell" in r["half"].diagnosis
+    assert (
+        r["half"].status == "error"
+        and "kernel died while running the answer cell" in r["half"].diagnosis
+    )
     assert r["inverse"].status == "error" and "not run" in r["inverse"].diagnosis
 
 
@@ -95,7 +100,11 @@ def test_command_on_a_correct_notebook_exits_zero():
     # The notebook asserts it runs in its own folder; run from elsewhere to test that.
     result = subprocess.run(
         [sys.executable, "-m", "bpkit", "grade", str(FIXTURES / "grade_correct.ipynb")],
-        check=False, capture_output=True, text=True, timeout=120, cwd=FIXTURES.parent.parent,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=FIXTURES.parent.parent,
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "total     3/3" in result.stdout and "2 of 2 exercises passed" in result.stdout
@@ -133,7 +142,10 @@ def test_unusable_file_is_one_clear_line_and_exit_2(name, words, capsys):
 def test_command_line_errors_print_no_traceback():
     result = subprocess.run(
         [sys.executable, "-m", "bpkit", "grade", str(FIXTURES / "corrupt.ipynb")],
-        check=False, capture_output=True, text=True, timeout=60,
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
@@ -154,7 +166,9 @@ def test_json_that_is_not_a_notebook(tmp_path):
 def test_notebook_without_graded_cells_is_refused_before_running(tmp_path):
     import nbformat
 
-    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), tmp_path / "x.ipynb")
+    nbformat.write(
+        nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), tmp_path / "x.ipynb"
+    )
     with pytest.raises(GradingError, match="no graded check cells"):
         grade_notebook(tmp_path / "x.ipynb")
 
@@ -193,14 +207,18 @@ def _submission(answer, before=""):
     if before:
         cells.append(new_code_cell(before))
     cells += [graded(answer, "answer"), graded("check_square(square)", "check", points=2)]
-    nb = new_notebook(cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}})
+    nb = new_notebook(
+        cells=cells, metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}}
+    )
     return nbformat.writes(nb)
 
 
 HOSTILE = {
     "alice_correct.ipynb": _submission("def square(x):\n    return x * x"),
     "bob_hangs.ipynb": _submission("def square(x):\n    while True:\n        pass"),
-    "carol_crashes.ipynb": _submission("def square(x):\n    return x * x", before="import os\nos._exit(3)"),
+    "carol_crashes.ipynb": _submission(
+        "def square(x):\n    return x * x", before="import os\nos._exit(3)"
+    ),
     "dave_prints_megabytes.ipynb": _submission(
         "for i in range(30_000):\n    print('spam' * 50)\nprint('x' * 3_000_000)\n"
         "def square(x):\n    return x * x"
@@ -228,7 +246,13 @@ def graded_class(tmp_path_factory):
     before = {p.name: p.read_bytes() for p in folder.iterdir()}
     lines = []
     code = grade_path(folder, timeout=3, total_timeout=60, print_fn=lines.append)
-    return {"root": root, "folder": folder, "before": before, "code": code, "text": "\n".join(lines)}
+    return {
+        "root": root,
+        "folder": folder,
+        "before": before,
+        "code": code,
+        "text": "\n".join(lines),
+    }
 
 
 def _csv(path):
@@ -244,8 +268,12 @@ def test_grading_a_folder_writes_one_csv_row_per_exercise(graded_class):
     assert sorted(by_notebook) == sorted(HOSTILE) and len(rows) == len(HOSTILE)
     assert list(rows[0]) == ["notebook", "exercise", "points", "possible", "status", "diagnosis"]
     assert by_notebook["alice_correct.ipynb"] == {
-        "notebook": "alice_correct.ipynb", "exercise": "square", "points": "2", "possible": "2",
-        "status": "passed", "diagnosis": "",
+        "notebook": "alice_correct.ipynb",
+        "exercise": "square",
+        "points": "2",
+        "possible": "2",
+        "status": "passed",
+        "diagnosis": "",
     }
     assert by_notebook["frank_corrupt.ipynb"]["status"] == "error"
     assert "not valid notebook JSON" in by_notebook["frank_corrupt.ipynb"]["diagnosis"]
@@ -291,5 +319,6 @@ def test_csv_option_for_a_single_notebook(tmp_path):
     assert code == 0
     rows = _csv(out)
     assert [(r["exercise"], r["points"], r["status"]) for r in rows] == [
-        ("square", "1", "passed"), ("cube", "2", "passed"),
+        ("square", "1", "passed"),
+        ("cube", "2", "passed"),
     ]

@@ -26,4 +26,6 @@ def test_nbgrader_accepts_the_metadata_and_makes_our_student_cells(path):
     nb, resources = ClearSolutions().preprocess(nb, resources)
     nb, resources = ClearHiddenTests().preprocess(nb, resources)
     ours = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
-    assert [(c.cell_type, c.source) for c in nb.cells] == [(c.cell_type, c.source) for c in ours.cells]
+    assert [(c.cell_type, c.source) for c in nb.cells] == [
+        (c.cell_type, c.source) for c in ours.cells
+    ]

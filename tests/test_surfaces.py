@@ -78,12 +78,17 @@ def test_saddle_point_has_curvatures_of_both_signs():
     s = SURFACES["saddle"]
     assert s.grad(0.0, 0.0) == (0.0, 0.0)
     eps = 1e-4
-    hessian = np.array([
-        (np.array(s.grad(*(np.array([0.0, 0.0]) + eps * e))) - np.array(s.grad(*(-eps * e)))) / (2 * eps)
-        for e in np.eye(2)
-    ])
+    hessian = np.array(
+        [
+            (np.array(s.grad(*(np.array([0.0, 0.0]) + eps * e))) - np.array(s.grad(*(-eps * e))))
+            / (2 * eps)
+            for e in np.eye(2)
+        ]
+    )
     eigenvalues = np.linalg.eigvalsh((hessian + hessian.T) / 2)
-    assert eigenvalues[0] == pytest.approx(-1.0, abs=1e-6) and eigenvalues[1] == pytest.approx(2.0, abs=1e-6)
+    assert eigenvalues[0] == pytest.approx(-1.0, abs=1e-6) and eigenvalues[1] == pytest.approx(
+        2.0, abs=1e-6
+    )
 
 
 def test_ill_conditioned_has_condition_number_20():
@@ -106,5 +111,8 @@ def test_value_and_grad_and_errors():
 
 
 def test_repr_is_deterministic():
-    assert repr(SURFACES["saddle"]) == r"Surface('saddle': f(x, y) = x^2 + \frac{y^4}{4} - \frac{y^2}{2})"
+    assert (
+        repr(SURFACES["saddle"])
+        == r"Surface('saddle': f(x, y) = x^2 + \frac{y^4}{4} - \frac{y^2}{2})"
+    )
     assert all(isinstance(s, Surface) for s in SURFACES.values())

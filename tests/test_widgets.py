@@ -38,8 +38,9 @@ def test_sgd_path_is_the_gradient_descent_recursion():
 
 
 def test_momentum_path_follows_the_heavy_ball_rule():
-    _, state = W.gradient_descent_explorer("ill_conditioned", optimizer="momentum", lr=0.02,
-                                           momentum=0.8, steps=30)
+    _, state = W.gradient_descent_explorer(
+        "ill_conditioned", optimizer="momentum", lr=0.02, momentum=0.8, steps=30
+    )
     s = SURFACES["ill_conditioned"]
     w, v = np.array(s.start), np.zeros(2)
     for _ in range(30):
@@ -49,7 +50,9 @@ def test_momentum_path_follows_the_heavy_ball_rule():
 
 
 def test_controls_drive_the_state_and_redraw():
-    widget, state = W.gradient_descent_explorer("ill_conditioned", optimizer="sgd", lr=0.01, steps=20)
+    widget, state = W.gradient_descent_explorer(
+        "ill_conditioned", optimizer="sgd", lr=0.01, steps=20
+    )
     assert state.image in widget.children and state.status in widget.children
     first_png, first_path = state.png, state.trajectory.copy()
     assert state.image.value == first_png and first_png.startswith(b"\x89PNG")
@@ -73,7 +76,9 @@ def test_every_optimizer_runs_and_momentum_slider_follows():
     for name in W.OPTIMIZERS:
         state.controls["optimizer"].value = name
         assert state.optimizer == name and not state.diverged
-        assert state.final_loss < 0.5 * SURFACES["ill_conditioned"](*SURFACES["ill_conditioned"].start)
+        assert state.final_loss < 0.5 * SURFACES["ill_conditioned"](
+            *SURFACES["ill_conditioned"].start
+        )
         assert state.controls["momentum"].disabled == (name in ("sgd", "rmsprop"))
         legend = [t.get_text() for t in state.figure.axes[0].get_legend().get_texts()]
         assert any(text.startswith(f"{name} (lr=") for text in legend), legend
@@ -170,7 +175,7 @@ def test_setting_the_state_from_code_moves_the_controls_and_computes_once():
 def test_sigmoid_with_tiny_weights_vanishes():
     # Each layer back multiplies by at most max sigmoid' * ||W||_2 ~ 0.25 * 0.01 * 2 sqrt(64) = 0.04.
     _, state = W.gradient_flow_explorer(depth=10, activation="sigmoid", init="normal 0.01")
-    assert state.norms[0] / state.norms[-1] < 0.04 ** 9 * 1e3
+    assert state.norms[0] / state.norms[-1] < 0.04**9 * 1e3
 
 
 def test_he_keeps_relu_gradients_steady_and_xavier_shrinks_them():
@@ -214,7 +219,7 @@ def _reused():
     b.label = "b"
     c = b * b
     c.label = "c"
-    d = (c / a).exp().log() - a.sigmoid() + (-a).relu() + a ** 3
+    d = (c / a).exp().log() - a.sigmoid() + (-a).relu() + a**3
     d.label = "d"
     return d
 
@@ -258,7 +263,9 @@ def test_each_step_explains_the_update_and_highlights_the_node():
     assert state.grads["h"] == pytest.approx(2 * state.nodes[state.names.index("h")].data)
     state.next()
     assert "local dh/dz = 1 - h² = " in state.text and "z.grad += " in state.text
-    faces = [tuple(p.get_facecolor()) for p in state.figure.axes[0].patches if p.get_gid() == "node"]
+    faces = [
+        tuple(p.get_facecolor()) for p in state.figure.axes[0].patches if p.get_gid() == "node"
+    ]
     assert faces.count(highlight) == 1
     assert "processing h" in state.figure.axes[0].get_title()
     assert "z.grad +=" in state.explanation.value

@@ -377,8 +377,10 @@ def minibatches(student_fn):
                     "cannot be repeated. Use rng.permutation(len(X))",
                     where + ", a fresh rng with the same seed",
                 )
-    ex.passed("every example once per epoch, with its label, fresh reproducible order, last "
-              "partial batch kept")
+    ex.passed(
+        "every example once per epoch, with its label, fresh reproducible order, last "
+        "partial batch kept"
+    )
 
 
 def _epoch_order(ex, batches, X, y, batch_size, where):

@@ -436,7 +436,7 @@ def _uses(nodes, i):
 
 
 def _users(nodes, uses):
-    """"by 'c' twice" or "by 'u' and 'v'": who uses a node."""
+    """ "by 'c' twice" or "by 'u' and 'v'": who uses a node."""
     counts = {}
     for k, _ in uses:
         counts[k] = counts.get(k, 0) + 1
