@@ -20,7 +20,14 @@ To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
 """
 
 from bpkit.check._core import ExerciseFailed
-from bpkit.check.calculus import derivative, dual_mul, dual_number, jacobian, numerical_gradient
+from bpkit.check.calculus import (
+    derivative,
+    dual_mul,
+    dual_number,
+    gradcheck_worst,
+    jacobian,
+    numerical_gradient,
+)
 from bpkit.check.classifier import accuracy, confusion_matrix, minibatches, two_layer_backward
 from bpkit.check.graphs import (
     topological_sort,
@@ -61,6 +68,7 @@ __all__ = [
     "derivative",
     "numerical_gradient",
     "jacobian",
+    "gradcheck_worst",
     "dual_mul",
     "dual_number",
     # lecture 2: the scalar engine

@@ -1,18 +1,28 @@
-"""Checkers for derivatives by hand (lectures 1, 11): finite differences, Jacobians, duals.
+"""Checkers for derivatives by hand (lectures 1, 4, 11): finite differences, Jacobians, duals.
 
 Finite differences are approximate, so these checkers compare with the exact
 derivative to 1e-5 (relative) using a step h = 1e-3: a central difference is
 then accurate to about h**2 = 1e-6, a one-sided one only to about h = 1e-3,
 which is how a forward difference is told apart from a central one.
+``gradcheck_worst`` (lecture 4) compares gradients rather than computing one: its
+planted bugs are errors of 0.05 to 0.5, far above finite-difference noise.
 """
 
 import math
+import numbers
 
 import numpy as np
 
 from bpkit.check._core import Bug, Exercise, call_student, checker, diagnose
 
-__all__ = ["derivative", "numerical_gradient", "jacobian", "dual_mul", "dual_number"]
+__all__ = [
+    "derivative",
+    "numerical_gradient",
+    "jacobian",
+    "gradcheck_worst",
+    "dual_mul",
+    "dual_number",
+]
 
 _H = 1e-3  # the step the checkers pass: big enough that O(h) and O(h**2) errors differ clearly
 
@@ -437,3 +447,243 @@ def dual_number(cls):
             ex.fail(f"{cls.__name__} needs the attributes .value and .tangent", where)
         ex.check(outputs, dict(value=value, tangent=tangent), bugs, where)
     ex.passed("value and tangent of +, *, sin, exp and a composition")
+
+
+# --- the worst element of a gradient check -------------------------------------------------------
+def _gc_errors(a, n, floor):
+    """|a - n| / max(|a| + |n|, floor), elementwise: bpkit.gradcheck's per-element error."""
+    return np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), floor)
+
+
+def _gc_worst(errors):
+    """(max, multi-index of the max) of an error array; NaN propagates as np.max does."""
+    index = np.unravel_index(np.argmax(errors), errors.shape)
+    return float(np.max(errors)), tuple(int(i) for i in index)
+
+
+def _gc_cases():
+    """(x, f, claimed grad, numeric grad, kwargs): planted bugs in non-square arrays."""
+    cases = []
+    # shape, kwargs, tiny index (claimed 0, numeric ~1e-7), zero index (f ignores it),
+    # small wrong index, big wrong index, floor-sensitive index (claimed 0, numeric 8e-3: its
+    # error is 0.08 with floor 0.1, but 0.8, the largest, with the default floor 0.01)
+    specs = [
+        ((3, 4), {"h": 1e-5}, (0, 3), None, (0, 1), (2, 1), None),
+        ((2, 3, 4), {"floor": 0.1}, (0, 1, 1), (0, 2, 3), (0, 0, 2), (1, 2, 1), (1, 0, 2)),
+        ((4, 2), {}, (1, 1), (0, 0), (2, 0), (3, 0), None),
+    ]
+    for seed, (shape, kwargs, tiny, zero, small, big, sensitive) in enumerate(specs):
+        rng = np.random.default_rng(1500 + seed)
+        x = rng.normal(size=shape)
+        c, d = rng.uniform(0.5, 2.0, size=shape), rng.uniform(0.5, 2.0, size=shape)
+        t = np.zeros(shape)
+        for index, slope in ((tiny, 1e-7), (zero, 0.0), (sensitive, 8e-3)):
+            if index is not None:
+                c[index], d[index], t[index] = 0.0, 0.0, slope
+        f = _named(
+            "f(x) = sum(c*sin(x)) + sum(d*x**2)/2 + sum(t*x)",
+            lambda z, c=c, d=d, t=t: float(
+                np.sum(c * np.sin(z)) + 0.5 * np.sum(d * z**2) + np.sum(t * z)
+            ),
+        )
+        grad = c * np.cos(x) + d * x + t
+        grad[tiny] = 0.0  # "the gradient is zero here": the numeric one is ~1e-7
+        if sensitive is not None:
+            grad[sensitive] = 0.0
+        grad[small] *= 1.1  # a little wrong, earlier in C order than the big one
+        grad[big] *= 3.0  # very wrong: error 2/4 = 0.5
+        numeric = np.zeros(shape)
+        for index in np.ndindex(shape):
+            numeric[index] = _perturbed(f, x, index, kwargs.get("h", 1e-5))
+        cases.append((x, f, grad, numeric, kwargs))
+    return cases
+
+
+def _gc_index(ex, index, x, want_index, where):
+    """Refuse an index that is not a tuple of x.ndim in-range integers; return it as ints."""
+    if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
+        ex.fail(
+            f"index is a single number, {int(index)}: a flat index into x.ravel() (np.argmax "
+            "gives one). Return the multi-index tuple: np.unravel_index(flat, x.shape) turns "
+            f"it into one entry per axis, here {x.ndim}",
+            where,
+        )
+    if index is None:
+        ex.fail("index is None. Did you forget to return it: `return max_error, index`?", where)
+    if isinstance(index, (list, np.ndarray)):
+        ex.fail(
+            f"index is a {type(index).__name__}; return a tuple, as np.unravel_index gives "
+            "(or tuple(...) around yours)",
+            where,
+        )
+    if not isinstance(index, tuple):
+        ex.fail(
+            f"index is a {type(index).__name__}; return a tuple with one integer per axis of x "
+            "(np.unravel_index(np.argmax(errors), errors.shape))",
+            where,
+        )
+    if not all(isinstance(i, (int, np.integer)) and not isinstance(i, bool) for i in index):
+        ex.fail(
+            f"index {index!r} must hold integers, one per axis of x: np.unravel_index gives them",
+            where,
+        )
+    if len(index) != x.ndim:
+        ex.fail(
+            f"index {tuple(int(i) for i in index)} has {len(index)} "
+            f"{'entry' if len(index) == 1 else 'entries'}, but x has "
+            f"{x.ndim} axes (shape {x.shape}): the index must say where the element is along "
+            "every axis. Compute the errors in x's shape and use np.unravel_index(..., x.shape)",
+            where,
+        )
+    index = tuple(int(i) for i in index)
+    flat = np.ravel_multi_index(want_index, x.shape)
+    reversed_index = tuple(int(i) for i in np.unravel_index(flat, x.shape[::-1]))
+    if index == reversed_index and index != want_index:
+        ex.fail(
+            f"index {index} unravels the flat position with the reversed shape "
+            f"{x.shape[::-1]}: use np.unravel_index(flat, x.shape), expected {want_index}",
+            where,
+        )
+    if any(not 0 <= i < n for i, n in zip(index, x.shape)):
+        ex.fail(
+            f"index {index} is outside x's shape {x.shape}: did you "
+            "unravel with the wrong shape (reversed, or a flattened length)?",
+            where,
+        )
+    return index
+
+
+def _gc_number(ex, max_error, where):
+    """max_error as a float, or a diagnosis of what came back instead."""
+    if isinstance(max_error, np.ndarray) and max_error.ndim == 0:
+        max_error = max_error.item()
+    if isinstance(max_error, tuple):
+        ex.fail(
+            "max_error is a tuple: return the two in this order: `return max_error, index`", where
+        )
+    if isinstance(max_error, np.ndarray):
+        ex.fail(
+            f"max_error is an array of shape {max_error.shape}: the per-element errors? "
+            "Return their largest, a single number (np.max)",
+            where,
+        )
+    if isinstance(max_error, bool) or not isinstance(max_error, numbers.Real):
+        ex.fail(f"max_error is a {type(max_error).__name__}; return a float", where)
+    return float(max_error)
+
+
+def _gc_variants(a, n, floor):
+    """What the classic wrong metrics give: (name -> errors array, message)."""
+    floor_msg = (
+        "where the analytic and the numeric gradient are both (almost) 0, |a - n| / (|a| + |n|) "
+        "divides ~0 by ~0: a gradient of 1e-7 against a claimed 0 counts as 100% wrong, and 0 "
+        "against 0 gives NaN. Use max(|a| + |n|, floor) as the denominator: below the floor the "
+        "error is absolute"
+    )
+    asym = (
+        "relative to one side only: dividing by |a| (or |n|) alone is asymmetric and blows up "
+        "where that side is 0 (a claimed gradient of 0, say). Divide by max(|a| + |n|, floor)"
+    )
+    with np.errstate(all="ignore"):
+        return [
+            (np.abs(a - n) / (np.abs(a) + np.abs(n)), floor_msg),
+            (np.abs(a - n) / np.maximum(np.abs(a) + np.abs(n), 1e-12), floor_msg),
+            (
+                np.abs(a - n),
+                "that is the absolute error |a - n|: it depends on the gradient's scale. Divide "
+                "by max(|a| + |n|, floor) to make it relative",
+            ),
+            (np.abs(a - n) / np.abs(a), asym),
+            (np.abs(a - n) / np.maximum(np.abs(a), floor), asym),
+            (np.abs(a - n) / np.abs(n), asym),
+            (np.abs(a - n) / np.maximum(np.abs(n), floor), asym),
+        ]
+
+
+def _gc_same(got, want, tol):
+    if math.isnan(want):
+        return math.isnan(got)
+    if math.isinf(want):
+        return got == want
+    return math.isfinite(got) and abs(got - want) <= tol * max(abs(want), 1e-12)
+
+
+@checker
+def gradcheck_worst(student_fn):
+    """Check ``gradcheck_worst(f, x, grad, h=1e-5, floor=1e-2) -> (max_error, index)``.
+
+    Inputs: f a function ndarray -> float, x a float64 array (2- or 3-D here), grad
+    the claimed analytic gradient (shaped like x), h the finite-difference step and
+    floor the denominator's floor (the checker passes them by keyword, or not at all).
+    Return the largest per-element error |a - n| / max(|a| + |n|, floor), with n the
+    central-difference gradient, as a float, and where it is: a tuple with one int per
+    axis of x (as np.unravel_index gives). Neither x nor grad may change.
+    Recognises: no floor, absolute error, error relative to |a| or |n| alone, the floor
+    argument ignored, the first element above a threshold or the smallest error instead
+    of the largest, a flat index, an index with the wrong number of axes, a list for a
+    tuple, swapped outputs, None, x or grad changed in place.
+    """
+    ex = Exercise(
+        "gradcheck_worst",
+        student_fn,
+        returns=("max_error", "index"),
+        signature="gradcheck_worst(f, x, grad, h=1e-5, floor=1e-2) -> (max_error, index)",
+    )
+    for x, f, grad, numeric, kwargs in _gc_cases():
+        floor = kwargs.get("floor", 1e-2)
+        (got, index), where = ex.call(
+            dict(f=f, x=x, grad=grad),
+            kwargs,
+            mutation_tol=1e-9,
+            mutation_hint="Put back every x[i] you change to evaluate f (or let "
+            "bpkit.gradcheck.numerical_grad, which works on a copy, do it), and compute a - n "
+            "into a new array, never into grad",
+        )
+        errors = _gc_errors(grad, numeric, floor)
+        want, want_index = _gc_worst(errors)
+        if isinstance(got, tuple) and not isinstance(index, tuple):
+            ex.fail("max_error and index are swapped: `return max_error, index`", where)
+        got = _gc_number(ex, got, where)
+        index = _gc_index(ex, index, x, want_index, where)
+        if _gc_same(got, want, 1e-6) and index == want_index:
+            continue
+        for wrong, message in _gc_variants(grad, numeric, floor):
+            with np.errstate(all="ignore"):
+                bug = float(np.max(wrong))
+            if not _gc_same(bug, want, 1e-3) and _gc_same(got, bug, 1e-3):
+                ex.fail(message, where)
+        if floor != 1e-2:
+            other = _gc_worst(_gc_errors(grad, numeric, 1e-2))[0]
+            if not _gc_same(other, want, 1e-3) and _gc_same(got, other, 1e-3):
+                ex.fail(
+                    f"your function ignores its floor argument: with floor = {floor:g} the "
+                    f"largest error is {want:.6g}, you returned {got:.6g}, which floor = 0.01 "
+                    "gives. Use the floor you are given",
+                    where,
+                )
+        at_index = float(errors[index])
+        if at_index < 1e-6 and got < 1e-6:
+            ex.fail(
+                f"you returned the smallest error ({got:.3g} at {index}), not the largest: "
+                "np.max and np.argmax, not np.min and np.argmin",
+                where,
+            )
+        if index != want_index and _gc_same(got, at_index, 1e-3):
+            ex.fail(
+                f"you returned the error at {index} ({got:.6g}), but the largest, {want:.6g}, "
+                f"is at {want_index}: did you stop at the first element above a threshold? "
+                "Take the maximum over all elements (np.argmax of the error array)",
+                where,
+            )
+        if _gc_same(got, want, 1e-6):
+            ex.fail(
+                f"max_error is right ({got:.6g}) but index is {index}; it occurs at {want_index}",
+                where,
+            )
+        ex.fail(
+            f"max_error is {got:.6g}, expected {want:.6g} (at index {want_index}, analytic "
+            f"{grad[want_index]:.6g}, numeric {numeric[want_index]:.6g}); the error per element "
+            "is |a - n| / max(|a| + |n|, floor)",
+            where,
+        )
+    ex.passed("max_error and index of the worst element")
