@@ -11,8 +11,9 @@ from hypothesis import HealthCheck, settings  # noqa: E402
 settings.register_profile(
     "default", max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow]
 )
-# CI must not fail at random: its examples come from a fixed seed (derandomize), so a
-# failure there is reproducible; `--hypothesis-profile=thorough` hunts for new ones.
+# CI derives each test's examples from a seed fixed by the test (derandomize), so runs
+# mostly see the same cases (one run under pytest-xdist still met a new one);
+# `--hypothesis-profile=thorough` (2,000 examples) hunts for such cases before CI does.
 settings.register_profile(
     "ci",
     max_examples=150,
