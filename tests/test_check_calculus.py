@@ -13,6 +13,7 @@ import pytest
 
 from bpkit import Value, check
 from bpkit.check import graphs
+from bpkit.graph import topological_order
 from tests.checkers import assert_diagnosis, assert_passes
 
 
@@ -473,9 +474,16 @@ def test_topological_sort_names_a_child_before_its_parent():
     assert_diagnosis(check.topological_sort, swap_two, ["comes before its parent"])
 
 
-def test_reference_order_puts_parents_first_and_lists_each_node_once():
+def test_first_violation_finds_none_in_a_valid_order_of_every_checker_graph():
     for _, root in graphs._graphs():
-        order = graphs._reference_order(root)
+        order = topological_order(root)
         assert order[-1] is root
         assert len({id(n) for n in order}) == len(order)
         assert graphs._first_violation(order) is None
+
+
+def test_dual_number_refuses_something_that_is_not_a_class():
+    def make_dual(value, tangent):  # a function, not the class the exercise asks for
+        return (value, tangent)
+
+    assert_diagnosis(check.dual_number, make_dual, ["pass your class itself", "got a function"])

@@ -8,13 +8,11 @@ central finite differences at the bottom.
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bpkit import Tensor, check
-from bpkit.check import ExerciseFailed, _core, classifier
+from bpkit.check import _core, classifier
 from bpkit.gradcheck import numerical_grad
-from tests.checkers import GARBAGE, assert_passes, diagnosis
+from tests.checkers import assert_passes, diagnosis
 
 
 def test_the_checkers_are_exported():
@@ -438,19 +436,3 @@ def test_two_layer_reference_matches_finite_differences():
 
         numeric = numerical_grad(loss_of, params[i].copy())
         assert np.allclose(grads[name], numeric, atol=1e-6), name
-
-
-# --- garbage never crashes a checker ---------------------------------------------------------
-@settings(max_examples=60, deadline=None)
-@given(st.lists(GARBAGE, min_size=0, max_size=5), st.booleans())
-def test_any_garbage_gets_an_exercise_failed_never_a_crash(items, as_tuple):
-    answer = tuple(items) if as_tuple else (items[0] if items else None)
-    for checker in (
-        check.accuracy,
-        check.confusion_matrix,
-        check.minibatches,
-        check.two_layer_backward,
-    ):
-        with pytest.raises(ExerciseFailed) as info:
-            checker(lambda *args, **kwargs: answer)
-        assert "the checker itself failed" not in str(info.value), str(info.value)

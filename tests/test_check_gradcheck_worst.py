@@ -2,13 +2,11 @@
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from bpkit import check
-from bpkit.check import ExerciseFailed, calculus
+from bpkit.check import calculus
 from bpkit.gradcheck import numerical_grad
-from tests.checkers import GARBAGE, assert_diagnosis, assert_passes
+from tests.checkers import assert_diagnosis, assert_passes
 
 
 def _numeric(f, x, h):
@@ -192,12 +190,3 @@ def test_the_planted_bugs_are_where_a_lazy_answer_would_miss_them():
         assert index != (0,) * x.ndim
         tiny = (grad == 0) & (np.abs(numeric) > 0) & (np.abs(numeric) < 1e-6)
         assert tiny.any()
-
-
-@settings(max_examples=40, deadline=None)
-@given(st.lists(GARBAGE, min_size=0, max_size=3), st.booleans())
-def test_any_garbage_gets_an_exercise_failed_never_a_crash(items, as_tuple):
-    answer = tuple(items) if as_tuple else (items[0] if items else None)
-    with pytest.raises(ExerciseFailed) as info:
-        check.gradcheck_worst(lambda *args, **kwargs: answer)
-    assert "the checker itself failed" not in str(info.value), str(info.value)

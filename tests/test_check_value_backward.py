@@ -1,12 +1,11 @@
 """check.value_backward: the whole backward pass of the scalar engine, pass and diagnose."""
 
 import pytest
-from hypothesis import given
 
 from bpkit import Value, check
 from bpkit.check import ExerciseFailed
 from bpkit.graph import topological_order
-from tests.checkers import GARBAGE, assert_diagnosis, assert_passes
+from tests.checkers import assert_diagnosis, assert_passes
 
 
 def value_backward_ok(root):
@@ -232,10 +231,3 @@ def test_value_backward_puts_bpkits_own_backward_back():
     with pytest.raises(ExerciseFailed):
         check.value_backward(lambda root: 1 / 0)
     assert Value.backward is original
-
-
-@given(GARBAGE)
-def test_value_backward_turns_garbage_into_a_diagnosis_never_a_crash(answer):
-    with pytest.raises(ExerciseFailed) as info:
-        check.value_backward(lambda *args, **kwargs: answer)
-    assert "the checker itself failed" not in str(info.value), str(info.value)

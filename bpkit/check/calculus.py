@@ -359,6 +359,11 @@ def dual_number(cls):
         signature="Dual(value, tangent) with +, *, .sin(), .exp()",
         tol=1e-10,
     )
+    if not isinstance(cls, type):
+        ex.fail(
+            f"pass your class itself, as in check.dual_number(Dual); got a {type(cls).__name__}, "
+            "which is not a class (did you pass an instance, or a function?)"
+        )
     a, da, b, db, c = 0.7, 1.5, -1.2, 0.4, 2.5
     ops = [
         ("x + y", lambda: cls(a, da) + cls(b, db), a + b, da + db, []),

@@ -6,6 +6,7 @@ import numbers
 import sys
 
 from bpkit.check._core import Bug, Exercise, checker, shape_text
+from bpkit.graph import topological_order
 from bpkit.scalar import Value
 
 __all__ = ["value_mul_backward", "value_tanh_backward", "topological_sort", "value_backward"]
@@ -154,7 +155,7 @@ def _graphs():
         _deep_chain(),
     ]
     for _, g in graphs:  # give constants a name, so messages can point at every node
-        for node in _reference_order(g):
+        for node in topological_order(g):
             if not node.label:
                 node.label = f"const {node.data:g}"
     return graphs
@@ -182,20 +183,6 @@ def _distances(root):
                     following.append(parent)
         frontier = following
     return distance
-
-
-def _reference_order(root):
-    """Each node after its parents, root last: a depth-first walk with an explicit stack."""
-    order, seen, stack = [], set(), [(root, False)]
-    while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            order.append(node)
-        elif id(node) not in seen:
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((p, False) for p in reversed(node._parents) if id(p) not in seen)
-    return order
 
 
 def _first_violation(order):
@@ -237,7 +224,7 @@ def topological_sort(student_fn):
         sequence=True,
     )
     for description, root in _graphs():
-        nodes = _reference_order(root)
+        nodes = topological_order(root)
         parents_before = [node._parents for node in nodes]
         limit = sys.getrecursionlimit()
         hints = None
@@ -577,7 +564,7 @@ def value_backward(student_fn):
     pending = None  # a diagnosis this graph could not make certain; a later graph may
     for description, build in _backward_graphs():
         root, twin = build(), build()
-        nodes, twins = _reference_order(root), _reference_order(twin)
+        nodes, twins = topological_order(root), topological_order(twin)
         for node in nodes + twins:  # give constants a name, so messages can point at every node
             if not node.label:
                 node.label = f"const {node.data:g}"
