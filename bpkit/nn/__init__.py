@@ -18,11 +18,14 @@ from bpkit.nn.modules import (
     Sigmoid,
     Tanh,
 )
+from bpkit.nn.recurrent import GRUCell, LSTMCell
 
 __all__ = [
     "MLP",
     "BatchNorm1d",
     "Dropout",
+    "GRUCell",
+    "LSTMCell",
     "Linear",
     "Module",
     "RNNCell",
