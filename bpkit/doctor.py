@@ -6,6 +6,12 @@ printed. Checks: the versions of Python and the packages the course needs,
 the ``python3`` Jupyter kernel (found, and running this Python), the
 JupyterLab widget extension (ipywidgets 8 ships it as jupyterlab_widgets),
 matplotlib's backend, and bpkit's own gradients against finite differences.
+
+Paths are shown relative to the project folder (the clone that holds bpkit's
+pyproject.toml, e.g. ``.venv/bin/python``), else as ``~/...`` under your home,
+and in full only when neither applies, so that a report (or a notebook's stored
+output) does not publish the layout of the machine it ran on. The commands in
+``fix:`` lines use ``~/...`` or full paths, so that they run from any folder.
 """
 
 import importlib
@@ -48,6 +54,71 @@ class Check:
         return f"{self.mark} {self.text}" + (f"\n    fix: {self.hint}" if self.hint else "")
 
 
+def project_root():
+    """The folder of the clone bpkit runs from (pyproject.toml beside the package), or None.
+
+    An editable install (``make lab``) imports bpkit from the clone itself; otherwise the
+    current folder or one of its parents is the project if it holds bpkit's pyproject.toml.
+    """
+    here = Path.cwd().resolve()
+    for folder in (Path(__file__).resolve().parent.parent, here, *here.parents):
+        if (folder / "pyproject.toml").is_file() and (folder / "bpkit" / "__init__.py").is_file():
+            return folder
+    return None
+
+
+def _relative(path, base):
+    """``path`` relative to ``base`` as a POSIX string, or None when it lies outside."""
+    try:
+        return Path(path).relative_to(base).as_posix()
+    except ValueError:
+        return None
+
+
+def display_path(path, root=None, home=None, *, project=True):
+    """How a report shows ``path``: relative to the project, else ``~/...``, else in full.
+
+    ``root`` and ``home`` default to :func:`project_root` and ``Path.home()``; ``project=False``
+    skips the project-relative form (for commands that must run from any folder). Paths are
+    compared as given and, failing that, with symlinks resolved.
+    """
+    path = Path(path)
+    if not path.is_absolute() and len(path.parts) <= 1:
+        return str(path)  # a bare command name such as "python": looked up on PATH, not a place
+    if project and root is None:
+        root = project_root()
+    if home is None:
+        try:
+            home = Path.home()
+        except RuntimeError:  # no home directory known (HOME unset, no passwd entry)
+            home = None
+    forms = [Path(os.path.abspath(path))]  # ".." folded, symlinks kept (a venv's python is one)
+    try:
+        forms.append(path.resolve())
+    except OSError:
+        pass
+    bases = []
+    if project and root is not None:
+        bases.append((Path(root), ""))
+    if home is not None and Path(home) != Path(home).parent:  # a home of "/" would match all
+        bases.append((Path(home), "~/"))
+    for base, prefix in bases:
+        for base_form in (base, base.resolve()):
+            for form in forms:
+                rel = _relative(form, base_form)
+                if rel is not None:
+                    if rel == ".":
+                        return "." if not prefix else "~"
+                    return prefix + rel
+    return str(forms[0])
+
+
+def _folder(path):
+    """A folder as :func:`display_path` shows it, with a trailing slash: ``bpkit/``."""
+    shown = display_path(path)
+    return shown if shown.endswith("/") else shown + "/"
+
+
 def _version_tuple(text):
     """'2.4.6' -> (2, 4, 6); stops at the first part that is not a number ('1.0rc1' -> (1,))."""
     parts = []
@@ -61,7 +132,7 @@ def _version_tuple(text):
 def check_python():
     # Older Pythons cannot install bpkit at all (requires-python >= 3.11), so no version test here.
     version = ".".join(str(v) for v in sys.version_info[:3])
-    return Check(OK, f"python {version} ({sys.executable})")
+    return Check(OK, f"python {version} ({display_path(sys.executable)})")
 
 
 def check_bpkit():
@@ -69,7 +140,7 @@ def check_bpkit():
         import bpkit
     except Exception as exc:  # noqa: BLE001 - a broken install is reported, not a crash
         return Check(BAD, f"bpkit cannot be imported: {type(exc).__name__}: {exc}", INSTALL_HINT)
-    return Check(OK, f"bpkit {bpkit.__version__} ({Path(bpkit.__file__).parent})")
+    return Check(OK, f"bpkit {bpkit.__version__} ({_folder(Path(bpkit.__file__).parent)})")
 
 
 def check_package(dist, module, minimum, required):
@@ -106,7 +177,8 @@ def _same_python(path):
 
 
 def check_kernel():
-    hint = f"{sys.executable} -m ipykernel install --user --name python3"
+    python = display_path(sys.executable, project=False)
+    hint = f"{python} -m ipykernel install --user --name python3"
     try:
         from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
     except ImportError:
@@ -118,7 +190,7 @@ def check_kernel():
     except Exception as exc:  # noqa: BLE001 - a broken kernel.json, whatever it raises
         return Check(BAD, f"the python3 kernel spec cannot be read: {exc}", hint)
     argv0 = spec.argv[0] if spec.argv else ""
-    where = spec.resource_dir
+    where = _folder(spec.resource_dir)
     # jupyter_client starts a spec whose argv[0] is a bare 'python' with the Python that runs Jupyter.
     if argv0 in ("python", "python3", f"python{sys.version_info[0]}.{sys.version_info[1]}"):
         return Check(OK, f"kernel python3 ({where}) runs the Python that starts Jupyter")
@@ -126,7 +198,8 @@ def check_kernel():
         return Check(OK, f"kernel python3 ({where}) runs this Python")
     return Check(
         BAD,
-        f"kernel python3 ({where}) runs {argv0}, not this Python ({sys.executable}); "
+        f"kernel python3 ({where}) runs {display_path(argv0)}, "
+        f"not this Python ({display_path(sys.executable)}); "
         "notebooks would not see this environment's bpkit",
         hint,
     )
@@ -145,7 +218,8 @@ def check_widgets():
         if (manager / "package.json").is_file():
             version = getattr(jupyterlab_widgets, "__version__", "?")
             return Check(
-                OK, f"JupyterLab widget extension: jupyterlab_widgets {version} ({manager})"
+                OK,
+                f"JupyterLab widget extension: jupyterlab_widgets {version} ({_folder(manager)})",
             )
     return Check(
         BAD,

@@ -3,9 +3,11 @@
 import subprocess
 import sys
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
+import bpkit
 from bpkit import doctor
 
 
@@ -156,3 +158,83 @@ def test_broken_gradients_are_caught(monkeypatch):
 def test_core_check_passes_for_the_real_engine():
     check = doctor.check_core()
     assert check.mark == doctor.OK and "match finite differences" in check.text
+
+
+# --- paths: relative to the project, else ~/..., absolute only as a last resort (issue 9) ---
+
+
+def test_report_shows_no_absolute_paths_of_this_machine():
+    """The report (and notebook 00's stored copy of it) must not publish this machine's layout."""
+    result = subprocess.run(
+        [sys.executable, "-m", "bpkit", "doctor"],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=Path(__file__).resolve().parents[1] / "notebooks",  # where notebook 00 runs it
+    )
+    text = result.stdout
+    root = Path(__file__).resolve().parents[1]
+    assert f"{root}/" not in text and f"({root})" not in text, text
+    home = Path.home()
+    if home != home.parent:
+        assert f"{home}/" not in text, text
+    if Path(sys.executable).absolute().is_relative_to(root):
+        python = Path(sys.executable).absolute().relative_to(root).as_posix()
+        assert f"python 3.{sys.version_info[1]}.{sys.version_info[2]} ({python})" in text, text
+    if (root / "bpkit" / "__init__.py").samefile(bpkit.__file__):  # the editable install
+        assert f"✓ bpkit {bpkit.__version__} (bpkit/)" in text, text
+
+
+def test_project_root_is_this_clone():
+    assert doctor.project_root() == Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize(
+    "path, shown",
+    [
+        ("/proj/.venv/bin/python", ".venv/bin/python"),  # inside the project: relative to it
+        ("/proj", "."),
+        ("/proj/notebooks/../bpkit", "bpkit"),  # ".." folded before comparing
+        ("/home/ada/.local/share/jupyter/kernels/python3", "~/.local/share/jupyter/kernels/python3"),
+        ("/home/ada", "~"),
+        ("/opt/conda/bin/python", "/opt/conda/bin/python"),  # neither: in full, the last resort
+        ("python", "python"),  # a bare command name is not a place
+    ],
+)
+def test_display_path(path, shown):
+    assert doctor.display_path(path, root=Path("/proj"), home=Path("/home/ada")) == shown
+
+
+def test_project_beats_home_and_commands_skip_the_project_form():
+    root, home = Path("/home/ada/bpkit"), Path("/home/ada")
+    assert doctor.display_path("/home/ada/bpkit/.venv/bin/python", root, home) == ".venv/bin/python"
+    assert (
+        doctor.display_path("/home/ada/bpkit/.venv/bin/python", root, home, project=False)
+        == "~/bpkit/.venv/bin/python"
+    )
+
+
+def test_symlinked_paths_are_recognised(tmp_path):
+    real = tmp_path / "real"
+    (real / "bin").mkdir(parents=True)
+    link = tmp_path / "link"
+    link.symlink_to(real)
+    assert doctor.display_path(link / "bin", root=real, home=Path("/nonexistent")) == "bin"
+
+
+def test_a_home_of_slash_does_not_swallow_every_path():
+    assert doctor.display_path("/opt/x", root=Path("/proj"), home=Path("/")) == "/opt/x"
+
+
+def test_wrong_kernel_message_uses_short_paths(monkeypatch):
+    from jupyter_client import kernelspec
+
+    monkeypatch.setattr(
+        kernelspec.KernelSpecManager,
+        "get_kernel_spec",
+        lambda self, name: _Spec([str(Path.home() / "other-env/bin/python"), "-m", "x"]),
+    )
+    check = doctor.check_kernel()
+    assert check.mark == doctor.BAD
+    assert "runs ~/other-env/bin/python" in check.text, check.text
