@@ -1,4 +1,4 @@
-"""Losses and normalisers, numerically stable, as fused ops with hand-derived backward passes.
+"""Losses, normalisers and layers' maths, as fused ops with hand-derived backward passes.
 
 A fused op computes in one node what could be built from primitives, for
 two reasons: stability (``log(softmax(x))`` underflows to ``log(0) = -inf``
@@ -7,15 +7,17 @@ speed (one backward, ``(softmax - onehot) / N``, instead of five).
 
 Each function takes Tensors or plain arrays. ``softmax`` and ``log_softmax``
 return what they were given (a Tensor for a Tensor, an ndarray for an
-array); the losses always return a scalar Tensor, so ``.backward()`` works.
+array); the losses always return a scalar Tensor, so ``.backward()`` works;
+``conv2d`` and ``max_pool2d`` (notebook 13) always return a Tensor.
 """
 
 import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
 
 from bpkit.errors import ShapeError
 from bpkit.tensor import Tensor, _make, _normalize_axis, _sum
 
-__all__ = ["cross_entropy", "log_softmax", "mse_loss", "softmax"]
+__all__ = ["conv2d", "cross_entropy", "log_softmax", "max_pool2d", "mse_loss", "softmax"]
 
 
 def _float_array(x, name):
@@ -133,3 +135,160 @@ def mse_loss(pred, target):
         return d, -d
 
     return _make(np.sum(diff * diff) / size, (pred, target), backward, "mse_loss")
+
+
+# --- convolution and pooling (notebook 13) ---------------------------------------------------
+def _tensor(x, op):
+    """A Tensor as is; numbers, lists and arrays as a constant float Tensor; else a TypeError."""
+    if isinstance(x, Tensor):
+        return x
+    return Tensor(_float_array(x, op))
+
+
+def _int_arg(value, name, op, minimum):
+    if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < minimum:
+        kind = "positive" if minimum == 1 else "non-negative"
+        raise ValueError(f"{op}: {name} must be a {kind} int, got {value!r}")
+    return int(value)
+
+
+def _pair(value, name, op):
+    """An int k or a pair (kh, kw) of positive ints, as (kh, kw)."""
+    if isinstance(value, (tuple, list)) and len(value) == 2:
+        return tuple(_int_arg(v, name, op, 1) for v in value)
+    k = _int_arg(value, name, op, 1)
+    return k, k
+
+
+def _check_4d(x, op, what="x", layout="(N, C, H, W)"):
+    if x.ndim == 4:
+        return
+    hint = f" (one image? {what}[None] adds the batch axis)" if x.ndim == 3 else ""
+    raise ShapeError(f"{op}: {what} must have shape {layout}, got shape {x.shape}{hint}")
+
+
+def _windows(x, kh, kw, stride):
+    """Every (kh, kw) window of x (N, C, H, W) at the given stride: a view (N, C, OH, OW, kh, kw).
+
+    No copy and no loop: ``sliding_window_view`` only changes the strides, so
+    window (i, j) starts at pixel (i * stride, j * stride) of the same memory.
+    """
+    return sliding_window_view(x, (kh, kw), axis=(2, 3))[:, :, ::stride, ::stride]
+
+
+def conv2d(x, weight, bias=None, stride=1, padding=0):
+    """out[n, f, i, j] = sum_{c,u,v} x_pad[n, c, s i + u, s j + v] weight[f, c, u, v] + bias[f].
+
+    x (N, C, H, W), weight (F, C, KH, KW), bias (F,) or None; returns (N, F, OH, OW) with
+    OH = (H + 2p - KH) // s + 1 (and OW alike), s = ``stride``, p = ``padding`` (zeros).
+    Cross-correlation, as PyTorch's conv2d: the kernel is not flipped.
+
+    Forward through im2col: each output pixel's receptive field becomes one row of
+    ``cols`` (N*OH*OW, C*KH*KW), and the convolution is ONE matmul with the filters
+    as columns, ``cols @ W.reshape(F, -1).T``: a Linear layer whose weights every
+    window shares. Backward, one VJP per input, with G = g as a (N*OH*OW, F) matrix:
+
+        db    = G summed over rows                      (every pixel used the bias)
+        dW    = G.T @ cols                              (a correlation of x with g)
+        dcols = G @ W.reshape(F, -1); dx = col2im(dcols)
+
+    col2im adds each row of dcols back onto the pixels of its window: windows
+    overlap, so a pixel collects one term from every window it sits in (a full
+    correlation of g with the flipped kernel). It loops over the KH*KW kernel
+    offsets, never over pixels: for a fixed offset (u, v) the windows touch
+    distinct pixels, so one strided ``+=`` per offset accumulates exactly.
+    NB (PyTorch): stride and padding are ints here; PyTorch also takes pairs.
+    """
+    op = "conv2d"
+    x, weight = _tensor(x, op), _tensor(weight, op)
+    s = _int_arg(stride, "stride", op, 1)
+    p = _int_arg(padding, "padding", op, 0)
+    _check_4d(x, op)
+    _check_4d(weight, op, "weight", "(F, C, KH, KW)")
+    n, c, h, w = x.shape
+    f, c_w, kh, kw = weight.shape
+    if c != c_w:
+        raise ShapeError(
+            f"{op}: x has {c} channels (shape {x.shape}) but weight expects {c_w} "
+            f"(shape {weight.shape}); weight must be (F, C, KH, KW) with C = x.shape[1]"
+        )
+    if kh > h + 2 * p or kw > w + 2 * p:
+        raise ShapeError(
+            f"{op}: kernel {kh}x{kw} (weight {weight.shape}) is larger than the padded input "
+            f"{h + 2 * p}x{w + 2 * p} (x {x.shape}, padding {p})"
+        )
+    parents = (x, weight)
+    if bias is not None:
+        bias = _tensor(bias, op)
+        if bias.shape != (f,):
+            raise ShapeError(
+                f"{op}: bias must have shape ({f},), one per filter of weight {weight.shape}, "
+                f"got shape {bias.shape}"
+            )
+        parents = (x, weight, bias)
+    oh, ow = (h + 2 * p - kh) // s + 1, (w + 2 * p - kw) // s + 1
+    xp = np.pad(x.data, ((0, 0), (0, 0), (p, p), (p, p))) if p else x.data
+    # im2col: (N, OH, OW, C, KH, KW) -> one row per output pixel. The reshape copies.
+    cols = _windows(xp, kh, kw, s).transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    w_mat = weight.data.reshape(f, c * kh * kw)
+    out = cols @ w_mat.T
+    if bias is not None:
+        out += bias.data
+    data = np.ascontiguousarray(out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2))
+    need_x, need_w = x.requires_grad, weight.requires_grad
+
+    def backward(g):
+        g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, f)
+        dx = dw = None
+        if need_w:
+            dw = (g_mat.T @ cols).reshape(weight.shape)
+        if need_x:
+            dcols = (g_mat @ w_mat).reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+            dxp = np.zeros(xp.shape, dtype=dcols.dtype)
+            for u in range(kh):  # col2im: one strided add per kernel offset
+                for v in range(kw):
+                    dxp[:, :, u : u + s * oh : s, v : v + s * ow : s] += dcols[..., u, v]
+            dx = dxp[:, :, p : p + h, p : p + w] if p else dxp
+        if bias is None:
+            return dx, dw
+        return dx, dw, _sum(g_mat, axis=0)
+
+    return _make(data, parents, backward, op)
+
+
+def max_pool2d(x, kernel_size, stride=None):
+    """out[n, c, i, j] = max of x[n, c] over the window at (s i, s j); dx = g at the argmax, else 0.
+
+    x (N, C, H, W); ``kernel_size`` an int or a pair (KH, KW); ``stride`` an int or a
+    pair, ``kernel_size`` if None (non-overlapping windows). No padding; a partial
+    window at the edge is dropped, OH = (H - KH) // s + 1.
+    Backward routes each output's gradient to the one input that won its window;
+    where several entries tie for the max, the first in row-major order wins and
+    gets all of g (as PyTorch). Overlapping windows (stride < kernel) can pick the
+    same pixel twice: its gradients add up (``np.add.at``).
+    """
+    op = "max_pool2d"
+    x = _tensor(x, op)
+    kh, kw = _pair(kernel_size, "kernel_size", op)
+    sh, sw = (kh, kw) if stride is None else _pair(stride, "stride", op)
+    _check_4d(x, op)
+    n, c, h, w = x.shape
+    if kh > h or kw > w:
+        raise ShapeError(f"{op}: kernel {kh}x{kw} is larger than the input {h}x{w} (x {x.shape})")
+    windows = sliding_window_view(x.data, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
+    oh, ow = windows.shape[2], windows.shape[3]
+    flat = windows.reshape(n, c, oh, ow, kh * kw)
+    winner = np.argmax(flat, axis=-1)  # the first maximum, as PyTorch
+    data = np.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+
+    def backward(g):
+        # The winner's coordinates in x: window origin + offset inside the window.
+        rows = np.arange(oh)[:, None] * sh + winner // kw
+        cols = np.arange(ow)[None, :] * sw + winner % kw
+        dx = np.zeros(x.shape, dtype=g.dtype)
+        batch = np.arange(n)[:, None, None, None]
+        channel = np.arange(c)[None, :, None, None]
+        np.add.at(dx, (batch, channel, rows, cols), g)
+        return (dx,)
+
+    return _make(data, (x,), backward, op)

@@ -6,6 +6,7 @@ order ``__init__`` assigned them (see ``bpkit/nn/modules.py``).
 
 from bpkit.nn import init
 from bpkit.nn.batchnorm import BatchNorm1d, batch_norm
+from bpkit.nn.conv import Conv2d, Flatten, MaxPool2d
 from bpkit.nn.modules import (
     MLP,
     Dropout,
@@ -23,10 +24,13 @@ from bpkit.nn.recurrent import GRUCell, LSTMCell
 __all__ = [
     "MLP",
     "BatchNorm1d",
+    "Conv2d",
     "Dropout",
+    "Flatten",
     "GRUCell",
     "LSTMCell",
     "Linear",
+    "MaxPool2d",
     "Module",
     "RNNCell",
     "ReLU",
