@@ -6,6 +6,10 @@
 (b) Tensor vs the same MLP 64-128-10 written by hand in numpy (and torch on
     CPU when it is importable): one epoch over 1,792 rows in batches of 64,
     relu hidden layer, softmax cross-entropy, SGD.
+(c) a small CNN from bpkit.functional.conv2d / max_pool2d vs the same net
+    written by hand in numpy with im2col (and torch on CPU when importable):
+    one epoch over 1,792 8x8 digits in batches of 64: conv 1->8 3x3 padding 1,
+    relu, 2x2 max-pool, flatten, linear 128->10, cross-entropy, SGD.
 
 Every implementation starts from the same weights and must end with the same
 loss and weights (the max differences are printed), so a fast but wrong engine
@@ -25,13 +29,14 @@ import time
 
 import numpy as np
 import reference_scalar
+from numpy.lib.stride_tricks import sliding_window_view
 from reference_scalar import RefValue
 
 import bpkit
 from bpkit import Value
 from bpkit.graph import topological_order
 
-TARGETS = {"value_vs_reference": 3.0, "tensor_vs_numpy": 1.5}
+TARGETS = {"value_vs_reference": 3.0, "tensor_vs_numpy": 1.5, "cnn_vs_numpy": 2.0}
 DEFAULT_RECURSION_LIMIT = 1000  # CPython's default (sys.getrecursionlimit() at start-up)
 
 
@@ -368,6 +373,157 @@ def bench_tensor(repeats=30):
     return results, losses, params, info
 
 
+# --- (c) a small CNN ------------------------------------------------------------------------
+
+
+def digit_images(rng, n=1792):
+    """(X (n, 1, 8, 8), y, source): the digits as images, else random data of that shape."""
+    X, y, source = digits_like(rng, n=n)
+    return X.reshape(n, 1, 8, 8), y, source
+
+
+def init_cnn(rng, filters=8):
+    """He-normal filters (fan_in 1*3*3) and linear weights (fan_in 8*4*4); zero biases."""
+    return [
+        rng.normal(0, np.sqrt(2 / 9), (filters, 1, 3, 3)),
+        np.zeros(filters),
+        rng.normal(0, np.sqrt(2 / (filters * 16)), (filters * 16, 10)),
+        np.zeros(10),
+    ]
+
+
+def numpy_cnn_epoch(params, X, y, lr=0.1, batch_size=64):
+    """conv 3x3 pad 1 -> relu -> 2x2 max-pool -> linear, forward and backward by hand (im2col).
+
+    Written the way one would by hand for this net: pixels stay rows of the im2col
+    matmul (channels last) until the flatten, the 2x2 pool is a reshape, and the
+    input's gradient (nobody needs it) is never formed. Ties in the pool go to the
+    first maximum, as in bpkit and PyTorch, so the weights agree to the last bit.
+    """
+    W1, b1, W2, b2 = params
+    f = W1.shape[0]
+    loss = 0.0
+    for start in range(0, len(X), batch_size):
+        x, t = X[start : start + batch_size], y[start : start + batch_size]
+        n = len(x)
+        xp = np.pad(x, ((0, 0), (0, 0), (1, 1), (1, 1)))
+        windows = sliding_window_view(xp, (3, 3), axis=(2, 3))  # (n, 1, 8, 8, 3, 3), a view
+        cols = windows.transpose(0, 2, 3, 1, 4, 5).reshape(n * 64, 9)
+        h = cols @ W1.reshape(f, 9).T + b1  # (n*8*8, F): one row per pixel
+        pool = np.maximum(h, 0).reshape(n, 4, 2, 4, 2, f).transpose(0, 1, 3, 5, 2, 4)
+        pool = pool.reshape(n, 4, 4, f, 4)  # each 2x2 window as 4 entries, row-major
+        winner = pool.argmax(axis=-1)
+        p = np.take_along_axis(pool, winner[..., None], axis=-1)[..., 0]
+        flat = p.transpose(0, 3, 1, 2).reshape(n, f * 16)  # (F, i, j) order, as Flatten
+        z = flat @ W2 + b2
+        z = z - z.max(axis=1, keepdims=True)
+        e = np.exp(z)
+        total = e.sum(axis=1, keepdims=True)
+        loss = (np.log(total).sum() - z[np.arange(n), t].sum()) / n
+        dz = e / total
+        dz[np.arange(n), t] -= 1
+        dz /= n
+        dW2 = flat.T @ dz
+        db2 = dz.sum(axis=0)
+        dp = (dz @ W2.T).reshape(n, f, 4, 4).transpose(0, 2, 3, 1)
+        dpool = np.zeros_like(pool)
+        np.put_along_axis(dpool, winner[..., None], dp[..., None], axis=-1)
+        da = dpool.reshape(n, 4, 4, f, 2, 2).transpose(0, 1, 4, 2, 5, 3).reshape(n * 64, f)
+        dh = da * (h > 0)
+        dW1 = (dh.T @ cols).reshape(W1.shape)
+        db1 = dh.sum(axis=0)
+        W1 -= lr * dW1
+        b1 -= lr * db1
+        W2 -= lr * dW2
+        b2 -= lr * db2
+    return float(loss)
+
+
+def bpkit_cnn_epoch(params, X, y, lr=0.1, batch_size=64):
+    """The same epoch from bpkit.functional.conv2d and max_pool2d and raw Tensor ops."""
+    from bpkit.functional import conv2d, cross_entropy, max_pool2d
+
+    W1, b1, W2, b2 = params
+    loss = None
+    for start in range(0, len(X), batch_size):
+        x, t = bpkit.Tensor(X[start : start + batch_size]), y[start : start + batch_size]
+        a = max_pool2d(conv2d(x, W1, b1, padding=1).relu(), 2)
+        loss = cross_entropy(a.reshape(a.shape[0], -1) @ W2 + b2, t)
+        for p in params:
+            p.grad = None
+        loss.backward()
+        for p in params:
+            p.data -= lr * p.grad
+    return loss.item()
+
+
+def torch_cnn_epoch_factory(torch, init, X, y, lr=0.1, batch_size=64):
+    params = [torch.tensor(p.copy(), requires_grad=True) for p in init]
+    Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+    F = torch.nn.functional
+
+    def epoch():
+        W1, b1, W2, b2 = params
+        loss = None
+        for start in range(0, len(Xt), batch_size):
+            x, t = Xt[start : start + batch_size], yt[start : start + batch_size]
+            a = F.max_pool2d(torch.relu(F.conv2d(x, W1, b1, padding=1)), 2)
+            loss = F.cross_entropy(a.reshape(a.shape[0], -1) @ W2 + b2, t)
+            for p in params:
+                p.grad = None
+            loss.backward()
+            with torch.no_grad():
+                for p in params:
+                    p -= lr * p.grad
+        return loss.item()
+
+    return epoch, params
+
+
+def cnn_status():
+    """'' if bpkit has conv2d and max_pool2d, else why not."""
+    from bpkit import functional
+
+    missing = [n for n in ("conv2d", "max_pool2d") if not hasattr(functional, n)]
+    return f"bpkit.functional has no {', '.join(missing)}" if missing else ""
+
+
+def bench_cnn(repeats=12):
+    rng = np.random.default_rng(0)
+    X, y, source = digit_images(rng)
+    init = init_cnn(rng)
+    losses, params, contestants = {}, {}, {}
+
+    np_params = [p.copy() for p in init]
+    losses["numpy by hand (im2col)"] = numpy_cnn_epoch(np_params, X, y)
+    params["numpy by hand (im2col)"] = [p.copy() for p in np_params]
+    contestants["numpy by hand (im2col)"] = (lambda: numpy_cnn_epoch(np_params, X, y), False)
+
+    status = cnn_status() or tensor_engine_status()
+    if not status:
+        bp_params = [bpkit.Tensor(p.copy(), requires_grad=True) for p in init]
+        losses["bpkit Tensor"] = bpkit_cnn_epoch(bp_params, X, y)
+        params["bpkit Tensor"] = [p.data.copy() for p in bp_params]
+        contestants["bpkit Tensor"] = (lambda: bpkit_cnn_epoch(bp_params, X, y), False)
+
+    threads, _ = blas_threads()
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    torch_desc = "torch not installed (optional: .venv/bin/pip install torch==2.13.0)"
+    if torch is not None:
+        torch.set_num_threads(threads)
+        epoch, t_params = torch_cnn_epoch_factory(torch, init, X, y)
+        losses["torch CPU"] = epoch()
+        params["torch CPU"] = [p.detach().numpy().copy() for p in t_params]
+        contestants["torch CPU"] = (epoch, False)
+        torch_desc = f"torch {torch.__version__}, torch.set_num_threads({torch.get_num_threads()})"
+    results = timings(contestants, repeats)
+    info = {"data": source, "torch": torch_desc, "status": status}
+    return results, losses, params, info
+
+
 # --- report --------------------------------------------------------------------------------
 
 
@@ -460,6 +616,51 @@ def report_tensor():
     print(f"    max loss difference {loss_spread:.1e}, max weight difference {weight_diff:.1e}")
 
 
+def report_cnn():
+    times, losses, params, info = bench_cnn()
+    print(
+        "\n(c) a small CNN: one epoch, conv 1->8 3x3 pad 1, relu, max-pool 2, linear 128->10, "
+        "SGD, batches of 64"
+    )
+    print(f"    data: {info['data']} as 1x8x8 images")
+    print(f"    {info['torch']}")
+    print(f"    {'':<40} {'best':>11} {'median':>11}")
+    for name, (best, median) in times.items():
+        print(f"    {name:<40} {ms(best)} {ms(median)}")
+    if info["status"]:
+        print(f"    bpkit skipped: {info['status']}")
+        return
+    ours = times["bpkit Tensor"]
+    ratio = [o / n for o, n in zip(ours, times["numpy by hand (im2col)"], strict=True)]
+    target = TARGETS["cnn_vs_numpy"]
+    verdict = "meets" if max(ratio) <= target else "MISSES"
+    print(
+        f"    bpkit / numpy-by-hand time: {ratio[0]:.2f} (best), {ratio[1]:.2f} (median): "
+        f"{verdict} the <= {target} target"
+    )
+    if "torch CPU" in times:
+        ratio = [o / t for o, t in zip(ours, times["torch CPU"], strict=True)]
+        verdict = "faster than" if max(ratio) < 1 else "NOT faster than"
+        print(
+            f"    bpkit / torch CPU time: {ratio[0]:.2f} (best), {ratio[1]:.2f} (median): "
+            f"{verdict} torch"
+        )
+    else:
+        print("    torch comparison skipped (torch not importable)")
+    reference = params["numpy by hand (im2col)"]
+    loss_spread = max(losses.values()) - min(losses.values())
+    weight_diff = max(
+        float(np.max(np.abs(a - b)))
+        for ps in params.values()
+        for a, b in zip(ps, reference, strict=True)
+    )
+    print(
+        "    after one epoch from the same weights: last-batch loss "
+        + ", ".join(f"{k} {v:.6f}" for k, v in losses.items())
+    )
+    print(f"    max loss difference {loss_spread:.1e}, max weight difference {weight_diff:.1e}")
+
+
 def main():
     start = time.perf_counter()
     print(
@@ -469,6 +670,7 @@ def main():
     print("times are best and median of several repeats; speed-ups > 1 favour bpkit\n")
     report_scalar()
     report_tensor()
+    report_cnn()
     print(f"\n(total {time.perf_counter() - start:.0f} s)")
 
 

@@ -288,7 +288,11 @@ def max_pool2d(x, kernel_size, stride=None):
         dx = np.zeros(x.shape, dtype=g.dtype)
         batch = np.arange(n)[:, None, None, None]
         channel = np.arange(c)[None, :, None, None]
-        np.add.at(dx, (batch, channel, rows, cols), g)
+        where = (batch, channel, rows, cols)
+        if sh >= kh and sw >= kw:
+            dx[where] = g  # windows don't overlap: each pixel wins at most once
+        else:
+            np.add.at(dx, where, g)  # a pixel may win several windows: add, never overwrite
         return (dx,)
 
     return _make(data, (x,), backward, op)
