@@ -5,13 +5,14 @@ import pytest
 from hypothesis import strategies as st
 
 from bpkit import Tensor, Value
-from bpkit.check import ExerciseFailed
+from bpkit.check import ExerciseFailed, reset_attempts
 
 __all__ = ["GARBAGE", "assert_diagnosis", "assert_passes", "diagnosis"]
 
 
 def assert_passes(checker, fn, capsys):
     """``checker(fn)`` accepts ``fn`` and prints exactly its one success line."""
+    reset_attempts()
     checker(fn)
     out = capsys.readouterr().out
     assert out.startswith(f"✓ {checker.__name__}: correct on "), out
@@ -19,7 +20,8 @@ def assert_passes(checker, fn, capsys):
 
 
 def diagnosis(checker, fn):
-    """The message of the ExerciseFailed that ``checker(fn)`` must raise."""
+    """The message of the ExerciseFailed that ``checker(fn)`` must raise (a first attempt)."""
+    reset_attempts()
     with pytest.raises(ExerciseFailed) as info:
         checker(fn)
     return str(info.value)

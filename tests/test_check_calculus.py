@@ -315,7 +315,7 @@ VALUE_TANH_BUGS = [
     (
         "pre-activation",
         lambda x, dout: (1 - x**2) * dout,
-        ["used x where tanh(x) belongs", "passes the pre-activation x", "t = math.tanh(x) first"],
+        ["used x where tanh(x) belongs", "passes the pre-activation x", "compute … first"],
     ),
     ("forgot dout", lambda x, dout: 1 - math.tanh(x) ** 2, ["forgot the upstream gradient"]),
     ("forgot square", lambda x, dout: (1 - math.tanh(x)) * dout, ["forgot the square"]),

@@ -19,7 +19,7 @@ on that. Every checker's docstring gives the exact signature it expects.
 To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
 """
 
-from bpkit.check._core import ExerciseFailed
+from bpkit.check._core import ExerciseFailed, formulas, grading, reset_attempts, reveal
 from bpkit.check.calculus import (
     derivative,
     dual_mul,
@@ -62,6 +62,8 @@ from bpkit.check.training import (
     xavier_std,
 )
 
+# Helpers beside the checkers (not in __all__, which lists ExerciseFailed and the checkers):
+# check.reveal("name") prints an exercise's formula, check.reset_attempts() hides it again.
 __all__ = [
     "ExerciseFailed",
     # lecture 1 and 11: derivatives by hand

@@ -16,11 +16,13 @@ answers (``Bug``: what the mistake would return, and what to tell the learner).
 Adding a checker means writing the reference answer and the bugs; nothing here.
 """
 
+import collections
 import ctypes
 import functools
 import math
 import numbers
 import os
+import re
 import signal
 import threading
 import time
@@ -28,6 +30,7 @@ import traceback
 
 import numpy as np
 
+from bpkit.check import _explain
 from bpkit.scalar import Value
 from bpkit.tensor import Tensor
 
@@ -41,6 +44,10 @@ __all__ = [
     "diagnose",
     "diagnose_list",
     "shape_text",
+    "reveal",
+    "formulas",
+    "grading",
+    "reset_attempts",
 ]
 
 #: Seconds one call of the learner's function may take before it counts as an infinite loop.
@@ -54,6 +61,85 @@ _STDLIB_DIR = os.path.dirname(os.path.abspath(os.__file__))
 
 class ExerciseFailed(AssertionError):
     """The learner's answer is wrong; the message names the likely bug and what to look at."""
+
+
+# --- how much a failure tells: the formula only after repeated failures or on request ----------
+#: A failed attempt of the same exercise in the same kernel this many times shows the formula.
+REVEAL_AFTER = 3
+_ATTEMPTS = collections.Counter()  # exercise name -> failed (non-placeholder) attempts
+_FORMULAS = {}  # exercise name -> {output: formula}, filled when a checker first runs
+_FORCE_REVEAL = []  # one flag per running checker: check.x(fn, reveal=True)
+_RUNNING = []  # the Exercises of the running checkers (innermost last)
+
+
+def grading():
+    """True when the grader runs (env BPKIT_GRADING=1): then no message ever shows a formula."""
+    return os.environ.get("BPKIT_GRADING", "") == "1"
+
+
+def reset_attempts(name=None):
+    """Forget the failed attempts (of one exercise, or of all): the formula hides again."""
+    if name is None:
+        _ATTEMPTS.clear()
+    else:
+        _ATTEMPTS.pop(name, None)
+
+
+class _Probe(BaseException):
+    """Raised by the stand-in function ``reveal`` hands a checker: it only wants the formulas."""
+
+
+def _probe(*args, **kwargs):
+    raise _Probe
+
+
+def formulas(name):
+    """{output: formula} of exercise ``name`` (the checker is run on a stand-in to learn them)."""
+    if name not in _FORMULAS:
+        import bpkit.check as check_module
+
+        fn = getattr(check_module, name, None)
+        if fn is None or name.startswith("_") or name not in check_module.__all__:
+            raise ValueError(f"there is no exercise called {name!r} in bpkit.check")
+        try:
+            fn(_probe)
+        except (_Probe, ExerciseFailed, NotImplementedError):
+            pass
+    return dict(_FORMULAS.get(name, {}))
+
+
+def reveal(name):
+    """Print the right formula(s) of exercise ``name``: ``check.reveal("relu_backward")``.
+
+    While grading (env BPKIT_GRADING=1) the formulas stay hidden.
+    """
+    if grading():
+        print(f"{name}: formulas are not shown while grading")
+        return
+    found = formulas(name)
+    if not found:
+        print(f"{name}: this exercise has no single formula to show; its hints and the lecture do")
+        return
+    print(f"{name}:")
+    for out, formula in found.items():
+        print(f"  {out}: {formula}")
+
+
+def _redact(message, formulas):
+    """The message without the right formulas: 'expected:' lines and formula fragments go."""
+    message = re.sub(r"\n  expected: [^\n]*", "", message)
+    parts = set()
+    for formula in formulas.values():
+        parts.add(formula.strip())
+        parts.update(p.strip() for p in formula.split(";") if "=" in p or "(" in p)
+    for part in sorted(parts, key=len, reverse=True):
+        if len(part) < 6:
+            continue
+        # At the end of a clause the formula goes with its colon; inside a sentence, "…" stays.
+        at_end = r"(?:\s*[:,]\s*|\s+)?" + re.escape(part) + r"(?=\s*(?:[.;)]|$|\n))"
+        message = re.sub(at_end, "", message)
+        message = message.replace(part, "…")
+    return message.replace(":.", ".").rstrip(" :,")
 
 
 class _OutOfTime(BaseException):
@@ -108,18 +194,29 @@ def checker(check_fn):
     """
 
     @functools.wraps(check_fn)
-    def run(student_fn):
+    def run(student_fn, reveal=False):
+        depth = len(_RUNNING)
+        _FORCE_REVEAL.append(bool(reveal))
         try:
             return check_fn(student_fn)
         except (ExerciseFailed, NotImplementedError) as failure:
             # The message says what is wrong; the checker's own frames would only hide it.
             raise failure.with_traceback(None) from None
+        except _Probe:
+            raise
         except Exception as exc:
+            pending = _RUNNING[depth] if len(_RUNNING) > depth else None
+            if pending is not None and pending._first_wrong is not None:
+                # A wrong value earlier made the checker's later steps stumble: report that.
+                raise pending._failure().with_traceback(None) from None
             raise ExerciseFailed(
                 f"{check_fn.__name__}: the checker itself failed on your answer "
                 f"({type(exc).__name__}: {exc}). That is a bug in bpkit.check: please report "
                 "it with your code"
             ) from exc
+        finally:
+            _FORCE_REVEAL.pop()
+            del _RUNNING[depth:]
 
     return run
 
@@ -494,6 +591,50 @@ def diagnose_list(out, got, want, bugs=(), tol=1e-8):
     return None
 
 
+def _ordinal(n):
+    return {1: "1st", 2: "2nd", 3: "3rd"}.get(n, f"{n}th")
+
+
+def _bug_key(message):
+    """A bug's identity across cases: its message with the case's numbers left out."""
+    return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", message)
+
+
+def _comparable(got, want):
+    """got as float64 (or a list of float64 arrays) when only its VALUE can be wrong, else None.
+
+    None means a wrong kind, shape, dtype or a NaN/inf: ``diagnose`` says so at once.
+    """
+    if isinstance(want, list):
+        if not isinstance(got, (list, tuple)) or len(got) != len(want):
+            return None
+        parts = [_comparable(g, w) for g, w in zip(got, want)]
+        return None if any(p is None for p in parts) else parts
+    if isinstance(want, np.ndarray) and want.ndim > 0:
+        if not isinstance(got, np.ndarray) or got.dtype != np.float64 or got.shape != want.shape:
+            return None
+        return got if np.all(np.isfinite(got)) else None
+    if isinstance(got, bool) or isinstance(got, (Value, Tensor)):
+        return None
+    if isinstance(got, np.ndarray) and got.ndim == 0 and got.dtype.kind in "fiu":
+        got = got.item()
+    if isinstance(got, (numbers.Real, np.integer, np.floating)) and math.isfinite(float(got)):
+        try:
+            if np.shape(want) != ():
+                return None
+            float(want)
+        except (TypeError, ValueError):
+            return None
+        return np.float64(got)
+    return None
+
+
+def _matches(value, want, tol):
+    if isinstance(want, list):
+        return all(_matches(v, w, tol) for v, w in zip(value, want))
+    return _close(np.asarray(value, dtype=np.float64), np.asarray(want, dtype=np.float64), tol)
+
+
 # --- one exercise ----------------------------------------------------------------------------
 class Exercise:
     """Runs one learner function on a checker's cases; raises ``ExerciseFailed`` at the first bug.
@@ -518,8 +659,12 @@ class Exercise:
         formulas=None,
         tol=1e-8,
         sequence=False,
+        reference=None,
     ):
         self.sequence = sequence
+        self.reference = reference
+        self._records = []  # one per checked case: what the learner returned and the answers
+        self._first_wrong = None  # index of the first record with a wrong output
         self.name = name
         self.fn = student_fn
         self.returns = (returns,) if isinstance(returns, str) else tuple(returns)
@@ -528,6 +673,8 @@ class Exercise:
         self.formulas = formulas or {}
         self.tol = tol
         self.cases = 0
+        _FORMULAS.setdefault(name, dict(self.formulas))
+        _RUNNING.append(self)
         if not callable(student_fn):
             called = " (you passed its result: drop the parentheses)" if student_fn is None else ""
             self.fail(
@@ -536,12 +683,39 @@ class Exercise:
             )
 
     # -- messages --
-    def fail(self, message, where=""):
-        """Raise ExerciseFailed with the exercise name in front and the case behind."""
-        raise ExerciseFailed(f"{self.name}: {message}" + (f"\n  ({where})" if where else ""))
+    def fail(self, message, where="", placeholder=False):
+        """Raise ExerciseFailed with the exercise name in front and the case behind.
+
+        A wrong value found in an earlier case (not yet reported, see ``check``) comes first.
+        """
+        if self._first_wrong is not None:
+            raise self._failure()
+        raise self._failed(message, where, placeholder)
+
+    def _failed(self, message, where="", placeholder=False):
+        """The ExerciseFailed to raise: the formula only when it is time to reveal it."""
+        if not placeholder:
+            _ATTEMPTS[self.name] += 1
+        forced = bool(_FORCE_REVEAL and _FORCE_REVEAL[-1])
+        show = not grading() and (
+            forced or (not placeholder and _ATTEMPTS[self.name] >= REVEAL_AFTER)
+        )
+        if not show:
+            message = _redact(message, self.formulas)
+        text = f"{self.name}: {message}" + (f"\n  ({where})" if where else "")
+        if show and self.formulas and "expected:" not in message:
+            text += "".join(f"\n  the formula: {f}" for f in self.formulas.values())
+        elif not show and self.formulas and not grading():
+            text += (
+                f'\n  (stuck? check.reveal("{self.name}") shows the formula; so does the '
+                f"{_ordinal(REVEAL_AFTER)} failed attempt)"
+            )
+        return ExerciseFailed(text)
 
     def passed(self, detail=None):
-        """Print the one success line."""
+        """Print the one success line (or report the wrong value an earlier case found)."""
+        if self._first_wrong is not None:
+            raise self._failure()
         if detail is None:
             verb = "matches" if len(self.returns) == 1 else "match"
             detail = f"{', '.join(self.returns)} {verb} to {self.tol:g}".replace("e-0", "e-")
@@ -648,34 +822,187 @@ class Exercise:
             )
         return text + (f". Here: {hint[0].lower()}{hint[1:]}" if hint else "")
 
-    def check(self, outputs, expect, bugs=(), where="", nonfinite_hint=None, tol=None):
-        """Compare outputs with ``expect`` (output name -> right value); fail at the first bug."""
+    def check(
+        self,
+        outputs,
+        expect,
+        bugs=(),
+        where="",
+        nonfinite_hint=None,
+        tol=None,
+        inputs=None,
+        alternatives=None,
+    ):
+        """Compare outputs with ``expect`` (output name -> right value).
+
+        A wrong kind, shape, dtype or a NaN fails at once. A wrong VALUE is only
+        recorded: the diagnosis waits for the other cases (``passed`` or the next
+        failure reports it), so that it names a mistake that explains every case.
+        ``inputs`` (name -> value, keyword arguments included) let the diagnosis relate
+        the wrong value to them; ``alternatives`` (name -> {label: value}) are values a
+        name is often confused with, tried in ``self.reference``.
+        """
         tol = self.tol if tol is None else tol
+        record = dict(
+            where=where,
+            got={},
+            expect=expect,
+            bugs=list(bugs),
+            inputs=dict(inputs or {}),
+            alternatives=alternatives or {},
+            tol=tol,
+            wrong=[],
+        )
         wrong = []
         for out, got in zip(self.returns, outputs):
             if out not in expect:
                 continue
+            value = _comparable(got, expect[out])
+            if value is not None:
+                record["got"][out] = value
+                if not _matches(value, expect[out], tol):
+                    record["wrong"].append(out)
+                continue
             if isinstance(expect[out], list):
                 message = diagnose_list(out, got, expect[out], bugs, tol)
-                if message:
-                    wrong.append((out, message))
-                continue
-            message = diagnose(
-                out,
-                got,
-                expect[out],
-                bugs,
-                like=self.like.get(out),
-                formula=self.formulas.get(out),
-                tol=tol,
-                nonfinite_hint=nonfinite_hint,
-            )
+            else:
+                message = diagnose(
+                    out,
+                    got,
+                    expect[out],
+                    bugs,
+                    like=self.like.get(out),
+                    formula=self.formulas.get(out),
+                    tol=tol,
+                    nonfinite_hint=nonfinite_hint,
+                )
+                message = self._with_shape_relation(out, got, expect[out], message, inputs)
             if message:
                 wrong.append((out, message))
         if wrong:
-            also = [out for out, _ in wrong[1:]]
+            also = [out for out, _ in wrong[1:]] + record["wrong"]
             extra = f"\n  also wrong: {', '.join(also)}" if also else ""
             self.fail(wrong[0][1] + extra, where)
+        self._records.append(record)
+        if record["wrong"] and self._first_wrong is None:
+            self._first_wrong = len(self._records) - 1
+
+    @staticmethod
+    def _with_shape_relation(out, got, want, message, inputs):
+        """Add what a wrongly shaped array IS (an input, or its sum over an axis) to the message."""
+        if not message or not inputs or not isinstance(got, np.ndarray):
+            return message
+        if np.shape(got) == np.shape(want) or "shape" not in message:
+            return message
+        relation = _explain.shape_relation(got, inputs)
+        if relation is None or relation in message:
+            return message
+        head, sep, tail = message.partition("\n")
+        return f"{head}; it equals {relation}{sep}{tail}"
+
+    # -- the diagnosis of a wrong value, over every case --
+    def _failure(self):
+        """The ExerciseFailed for the recorded wrong value(s): catalogue, engine, generic."""
+        first = self._records[self._first_wrong]
+        outs = first["wrong"]
+        message, chosen = None, outs[0]
+        for out in outs:
+            message = self._catalogue(out) or self._engine(out)
+            if message:
+                chosen = out
+                break
+        placeholder = self._placeholder(chosen)
+        if message is None:
+            message = self._generic(chosen)
+        if placeholder and message:
+            message = f"{placeholder}. {message}"
+        where_index = next(i for i, r in enumerate(self._records) if chosen in r["wrong"])
+        where = self._records[where_index]["where"]
+        also = [o for o in outs if o != chosen]
+        extra = f"\n  also wrong: {', '.join(also)}" if also else ""
+        self._first_wrong = None  # reported: a later fail() must not report it again
+        return self._failed(message + extra, where, placeholder=bool(placeholder))
+
+    def _catalogue(self, out):
+        """The message of the known bug that explains ``out`` in EVERY case, if there is one."""
+        first = self._records[self._first_wrong]
+        for bug in first["bugs"]:
+            if out not in bug.values:
+                continue
+            key = _bug_key(bug.message)
+            differs = False
+            for record in self._records:
+                twin = next((b for b in record["bugs"] if _bug_key(b.message) == key), None)
+                for name, got in record["got"].items():
+                    want = record["expect"][name]
+                    if twin is None or name not in twin.values:
+                        continue  # the bug is not listed in this case: it says nothing here
+                    candidate = _comparable(twin.values[name], want)
+                    if candidate is None or not _matches(got, twin.values[name], record["tol"]):
+                        break
+                    if not _matches(candidate, want, record["tol"]):
+                        differs = True
+                else:
+                    continue
+                break
+            else:
+                if differs:
+                    return bug.message
+        return None
+
+    def _engine(self, out):
+        records = []
+        for record in self._records:
+            if out not in record["got"]:
+                continue
+            records.append(
+                _explain.Record(
+                    record["got"][out],
+                    record["expect"][out],
+                    record["inputs"],
+                    record["expect"],
+                    self._named_reference if self.reference is not None else None,
+                    record["alternatives"],
+                )
+            )
+        return _explain.explain(out, records, tol=self.tol)
+
+    def _named_reference(self, **inputs):
+        """The checker's reference answer as output name -> value."""
+        result = self.reference(**inputs)
+        if isinstance(result, dict):
+            return result
+        return dict(zip(self.returns, result if len(self.returns) > 1 else (result,)))
+
+    def _generic(self, out):
+        record = next(r for r in self._records if out in r["wrong"])
+        got, want = record["got"][out], record["expect"][out]
+        if isinstance(want, list):
+            for i, (g, w) in enumerate(zip(got, want)):
+                message = diagnose(f"{out}[{i}]", g, w, tol=record["tol"])
+                if message:
+                    return message
+            return f"{out} is wrong"
+        return diagnose(
+            out, got, want, like=self.like.get(out), formula=self.formulas.get(out),
+            tol=record["tol"],
+        )
+
+    def _placeholder(self, out):
+        """'dx looks like a placeholder (all zeros)' for a constant array or an input unchanged."""
+        record = next(r for r in self._records if out in r["wrong"])
+        got = record["got"][out]
+        if isinstance(got, list):
+            got = _explain.flat(got)
+        got = np.asarray(got, dtype=np.float64)
+        if got.size > 1 and np.all(got == got.flat[0]):
+            what = "all zeros" if got.flat[0] == 0 else f"every entry {got.flat[0]:g}"
+            return f"{out} looks like a placeholder ({what})"
+        for name, value in record["inputs"].items():
+            if isinstance(value, np.ndarray) and value.shape == got.shape and got.size > 1:
+                if np.array_equal(value, got):
+                    return f"{out} is the input {name} itself, unchanged"
+        return None
 
     def case(
         self,
@@ -686,10 +1013,19 @@ class Exercise:
         nonfinite_hint=None,
         mutation_hint=None,
         mutation_tol=0.0,
+        alternatives=None,
     ):
         """One case: call on ``inputs`` (+ ``kwargs``); check against ``expect`` and ``bugs``."""
         if not isinstance(expect, dict):
             expect = {self.returns[0]: expect}
         outputs, where = self.call(inputs, kwargs, mutation_tol, mutation_hint)
-        self.check(outputs, expect, bugs, where, nonfinite_hint)
+        self.check(
+            outputs,
+            expect,
+            bugs,
+            where,
+            nonfinite_hint,
+            inputs=dict(inputs) | dict(kwargs or {}),
+            alternatives=alternatives,
+        )
         return outputs
