@@ -165,3 +165,136 @@ def test_instructors_guide_names_real_exercises():
             assert f"{name}_answer" in grade_ids, (
                 f"docs/instructors.md says set {number} has `{name}`, but {matches[0].name} has no such exercise"
             )
+
+
+# --- common parts of every lecture notebook (issue 9): Colab cell, estimated time, reading ---
+
+COLAB_LINES = [
+    "import importlib.util",
+    'if importlib.util.find_spec("bpkit") is None:  # on Colab: install the course library',
+    '    %pip install --quiet "bpkit @ git+https://github.com/bpkit-course/bpkit"',
+]
+ESTIMATE = re.compile(
+    r"\*\*Estimated time:\*\* about (\d+) min"
+    r"(?: \(core (\d+) min; sections marked \*\(optional\)\* take the rest\))?\."
+)
+OPTIONAL_HEADING = re.compile(r"^#{2,3} .*\*\(optional\)\*\s*$", re.MULTILINE)
+
+
+def _estimate(nb):
+    """(total, core or None) from the title cell's "**Estimated time:** about N min ..." line."""
+    first = nb.cells[0]
+    match = ESTIMATE.search(first.source) if first.cell_type == "markdown" else None
+    if match is None:
+        return None
+    return int(match.group(1)), (int(match.group(2)) if match.group(2) else None)
+
+
+def _table_minutes(text, row):
+    """{notebook number: minutes} from the markdown table rows that ``row`` (a regex) matches."""
+    return {int(number): int(minutes) for number, minutes in re.findall(row, text, re.MULTILINE)}
+
+
+def _readme_minutes():
+    # README's notebook table: | 01 | [title](notebooks/01_...) | 60 min | what you learn |
+    return _table_minutes(
+        (ROOT / "README.md").read_text(), r"^\| (\d\d) \| \[[^\]]+\]\([^)]+\) \| (\d+) min \|"
+    )
+
+
+def _guide_minutes():
+    # docs/instructors.md, "Time per notebook": | 01 | derivatives ... | 60 min | 45 min | ...
+    return _table_minutes(
+        (ROOT / "docs" / "instructors.md").read_text(), r"^\| (\d\d) \| [^|]+ \| (\d+) min \|"
+    )
+
+
+def _start_here_minutes():
+    # notebook 00's table: | 01 | [title](01_...ipynb) | 60 min | in one line |
+    start = next((p for p in LECTURES if p.name.startswith("00_")), None)
+    if start is None:
+        return {}
+    return _table_minutes(_text(_read(start), "markdown"), r"^\| (\d\d) \| [^|]+ \| (\d+) min \|")
+
+
+def _timing_tables():
+    return (
+        ("README.md", _readme_minutes()),
+        ("docs/instructors.md", _guide_minutes()),
+        ("notebooks/00_start_here.ipynb", _start_here_minutes()),
+    )
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_starts_with_the_colab_install_cell(path):
+    nb = _read(path)
+    first_code = next(c for c in nb.cells if c.cell_type == "code")
+    lines = first_code.source.splitlines()
+    assert lines[: len(COLAB_LINES)] == COLAB_LINES, (
+        f"{path.name}: the first code cell must start with the Colab install lines\n"
+        + "\n".join(COLAB_LINES)
+        + f"\nbut starts with\n{first_code.source[:300]}"
+    )
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_states_its_estimated_time(path):
+    nb = _read(path)
+    estimate = _estimate(nb)
+    assert estimate, (
+        f"{path.name}: the first cell needs a line '**Estimated time:** about N min.' or "
+        "'**Estimated time:** about N min (core X min; sections marked *(optional)* take "
+        "the rest).'"
+    )
+    total, core = estimate
+    optional = OPTIONAL_HEADING.findall(_text(nb, "markdown"))
+    if core is not None:
+        assert core < total, f"{path.name}: core {core} min is not less than the total {total} min"
+        assert optional, f"{path.name}: it states a core time but has no *(optional)* heading"
+    else:
+        assert not optional, (
+            f"{path.name}: it has *(optional)* sections {optional}, so its estimate must give "
+            "the core time too"
+        )
+    number = int(path.name[:2])
+    for where, minutes in _timing_tables():
+        if minutes:
+            assert minutes.get(number) == total, (
+                f"{path.name} says about {total} min, {where}'s table says {minutes.get(number)}"
+            )
+
+
+def test_timing_tables_list_every_lecture():
+    numbers = {int(p.name[:2]) for p in LECTURES}
+    for where, minutes in _timing_tables():
+        assert set(minutes) == numbers, f"{where}'s time table lists {sorted(minutes)}"
+
+
+@pytest.mark.parametrize("path", LECTURES, ids=lambda p: p.name)
+def test_lecture_ends_with_further_reading(path):
+    nb = _read(path)
+    last = nb.cells[-1]
+    assert last.cell_type == "markdown" and last.source.startswith("## Further reading"), (
+        f"{path.name}: the last cell must be a markdown cell starting '## Further reading'"
+    )
+    text = last.source
+    for name in ("Goodfellow", "Bengio", "Courville", "Nielsen"):
+        assert name in text, f"{path.name}: Further reading does not name {name}"
+    bullets = re.findall(r"^\s*[-*] ", text, re.MULTILINE)
+    assert 3 <= len(bullets) <= 6, f"{path.name}: Further reading has {len(bullets)} bullets (3-6)"
+
+
+def _table_rows(text):
+    return [line for line in text.splitlines() if line.startswith("| ")]
+
+
+def test_notation_page_and_notebook_00_agree():
+    """docs/notation.md and notebook 00's Notation section carry the same table, row for row."""
+    page = _table_rows((ROOT / "docs" / "notation.md").read_text())
+    assert len(page) > 20, "docs/notation.md has no notation table"
+    (start,) = [p for p in LECTURES if p.name.startswith("00_")]
+    cells = [c.source for c in _read(start).cells if c.source.startswith("## Notation")]
+    assert cells, f"{start.name} has no '## Notation' section"
+    assert _table_rows(cells[0]) == page, "notebook 00's notation table is not docs/notation.md's"
+    for symbol in ("$L$", "$K$", "$\\kappa$", "$\\varepsilon$", "$\\delta$", "$u$", "$\\tau$"):
+        assert any(row.startswith(f"| {symbol}") for row in page), f"notation: no row for {symbol}"

@@ -196,7 +196,7 @@ def test_project_root_is_this_clone():
         ("/proj/.venv/bin/python", ".venv/bin/python"),  # inside the project: relative to it
         ("/proj", "."),
         ("/proj/notebooks/../bpkit", "bpkit"),  # ".." folded before comparing
-        ("/home/ada/.local/share/jupyter/kernels/python3", "~/.local/share/jupyter/kernels/python3"),
+        ("/home/ada/.local/share/jupyter/kernels", "~/.local/share/jupyter/kernels"),
         ("/home/ada", "~"),
         ("/opt/conda/bin/python", "/opt/conda/bin/python"),  # neither: in full, the last resort
         ("python", "python"),  # a bare command name is not a place
