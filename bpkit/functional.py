@@ -8,8 +8,12 @@ speed (one backward, ``(softmax - onehot) / N``, instead of five).
 Each function takes Tensors or plain arrays. ``softmax`` and ``log_softmax``
 return what they were given (a Tensor for a Tensor, an ndarray for an
 array); the losses always return a scalar Tensor, so ``.backward()`` works;
-``conv2d`` and ``max_pool2d`` (notebook 13) always return a Tensor.
+the layers' ops (``conv2d``, ``max_pool2d`` for notebook 13; ``embedding``,
+``layer_norm``, ``scaled_dot_product_attention``, ``gelu`` for notebook 14)
+always return a Tensor.
 """
+
+import math
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -17,7 +21,18 @@ from numpy.lib.stride_tricks import sliding_window_view
 from bpkit.errors import ShapeError
 from bpkit.tensor import Tensor, _make, _normalize_axis, _sum
 
-__all__ = ["conv2d", "cross_entropy", "log_softmax", "max_pool2d", "mse_loss", "softmax"]
+__all__ = [
+    "conv2d",
+    "cross_entropy",
+    "embedding",
+    "gelu",
+    "layer_norm",
+    "log_softmax",
+    "max_pool2d",
+    "mse_loss",
+    "scaled_dot_product_attention",
+    "softmax",
+]
 
 
 def _float_array(x, name):
@@ -295,4 +310,204 @@ def max_pool2d(x, kernel_size, stride=None):
             np.add.at(dx, where, g)  # a pixel may win several windows: add, never overwrite
         return (dx,)
 
+    return _make(data, (x,), backward, op)
+
+
+# --- embeddings, LayerNorm, attention, GELU (notebook 14) -------------------------------------
+def _int_ids(ids, op, num_rows):
+    """Row indices as an int array of any shape, each in [0, num_rows), or an error saying why not."""
+    array = np.asarray(ids.data if isinstance(ids, Tensor) else ids)
+    if array.dtype.kind not in "iu":
+        # Integer-valued floats (ids that went through a float array or a Tensor) are accepted.
+        if array.dtype.kind == "f" and np.all(array == np.round(array)):
+            array = array.astype(np.intp)
+        else:
+            raise TypeError(f"{op}: ids must be integers, got dtype {array.dtype}")
+    if array.size and (array.min() < 0 or array.max() >= num_rows):
+        raise IndexError(
+            f"{op}: ids must be in [0, {num_rows}) for a table of {num_rows} rows, "
+            f"got values from {array.min()} to {array.max()} (ids of shape {array.shape})"
+        )
+    return array
+
+
+def embedding(ids, weight):
+    """out = weight[ids], shape ids.shape + (D,); dweight[r] = sum of g over the positions where ids == r.
+
+    ``ids`` an int array (any shape) of row numbers, ``weight`` (V, D). A lookup
+    is a one-hot row times the table, ``onehot(ids) @ weight``, so its VJP is
+    ``onehot(ids).T @ g``: each row of the table collects the gradients of every
+    position that picked it. Backward is that scatter-add, ``np.add.at(dW, ids, g)``,
+    never ``dW[ids] += g``: with a repeated id, fancy-index ``+=`` writes once per
+    distinct id and silently drops the other copies.
+    """
+    op = "embedding"
+    weight = _tensor(weight, op)
+    if weight.ndim != 2:
+        raise ShapeError(f"{op}: weight must have shape (V, D), got shape {weight.shape}")
+    rows = _int_ids(ids, op, weight.shape[0])
+    table = weight.data
+
+    def backward(g):
+        dw = np.zeros_like(table)
+        np.add.at(dw, rows, g)  # repeated ids accumulate
+        return (dw,)
+
+    return _make(table[rows], (weight,), backward, op)
+
+
+def layer_norm(x, weight, bias, eps=1e-5):
+    """y = weight * (x - mean) / sqrt(var + eps) + bias, statistics over the LAST axis of each row.
+
+    x (..., D); weight and bias (D,) or None (scale 1, shift 0). Like BatchNorm1d
+    but across the features of one example instead of across the batch, so a row's
+    output does not depend on the other rows and training and evaluation agree.
+    Backward as ONE fused op, BatchNorm's derivation with the roles of the axes
+    swapped (means over the D features of each row, s = sqrt(var + eps)):
+
+        dx_hat = g * weight
+        dx     = (1/s) (dx_hat - mean(dx_hat) - x_hat mean(dx_hat x_hat))   per row
+        dweight = sum over rows of g x_hat;  dbias = sum over rows of g
+    NB (PyTorch): F.layer_norm takes a normalized_shape; bpkit normalises the last axis only.
+    """
+    op = "layer_norm"
+    x = _tensor(x, op)
+    if x.ndim == 0:
+        raise ShapeError(f"{op}: x must have a feature axis, got a 0-d tensor")
+    d = x.shape[-1]
+    parents = [x]
+    for name, t in (("weight", weight), ("bias", bias)):
+        if t is None:
+            continue
+        t = _tensor(t, op)
+        if t.shape != (d,):
+            raise ShapeError(
+                f"{op}: {name} must have shape ({d},) to match the last axis of x {x.shape}, "
+                f"got shape {t.shape}"
+            )
+        parents.append(t)
+    if not (isinstance(eps, (int, float)) and eps > 0):
+        raise ValueError(f"{op}: eps must be a positive number, got {eps!r}")
+    w = None if weight is None else parents[1].data
+    xd = x.data
+    mu = xd.mean(axis=-1, keepdims=True)
+    centred = xd - mu
+    inv_s = 1.0 / np.sqrt((centred * centred).mean(axis=-1, keepdims=True) + eps)
+    x_hat = centred * inv_s
+    out = x_hat if w is None else x_hat * w
+    if bias is not None:
+        out = out + parents[-1].data
+
+    def backward(g):
+        dx_hat = g if w is None else g * w
+        mean_g = dx_hat.mean(axis=-1, keepdims=True)
+        mean_gx = (dx_hat * x_hat).mean(axis=-1, keepdims=True)
+        grads = [inv_s * (dx_hat - mean_g - x_hat * mean_gx)]
+        if weight is not None:
+            grads.append((g * x_hat).reshape(-1, d).sum(axis=0))
+        if bias is not None:
+            grads.append(g.reshape(-1, d).sum(axis=0))
+        return tuple(grads)
+
+    return _make(out, tuple(parents), backward, op)
+
+
+def scaled_dot_product_attention(q, k, v, causal=False):
+    """out = softmax(q k^T / sqrt(d) [+ causal mask]) v, over the last two axes.
+
+    q (..., T, d), k (..., S, d), v (..., S, dv) -> (..., T, dv); the leading
+    (batch, head) axes must be equal (no broadcasting). ``causal=True`` lets query t
+    see keys 0..t only (scores above the diagonal set to -inf, i.e. weight 0,
+    BEFORE the softmax, so each row still sums to 1). Query 0 always sees key 0: no
+    row can be fully masked. Why 1/sqrt(d): for q, k with independent unit-variance
+    entries, q . k sums d products and has variance d; dividing by sqrt(d) keeps
+    the scores' spread at 1 whatever d, so the softmax does not saturate.
+
+    Backward as one fused op, with s the scaled scores and P = softmax(s) row-wise:
+
+        dv = P^T g;  dP = g v^T
+        ds = P * (dP - sum_j dP_j P_j)     the softmax VJP, per row (masked: P = 0, ds = 0)
+        dq = ds k / sqrt(d);  dk = ds^T q / sqrt(d)
+    NB (PyTorch): same maths as F.scaled_dot_product_attention(q, k, v, is_causal=...),
+    whose causal mask is aligned at the top-left like this one; no dropout, no attn_mask.
+    """
+    op = "scaled_dot_product_attention"
+    q, k, v = _tensor(q, op), _tensor(k, op), _tensor(v, op)
+    for name, t in (("q", q), ("k", k), ("v", v)):
+        if t.ndim < 2:
+            raise ShapeError(f"{op}: {name} must have shape (..., T, d), got shape {t.shape}")
+    if not (q.shape[:-2] == k.shape[:-2] == v.shape[:-2]):
+        raise ShapeError(
+            f"{op}: q {q.shape}, k {k.shape} and v {v.shape} must share their leading "
+            "(batch, head) axes"
+        )
+    if q.shape[-1] != k.shape[-1]:
+        raise ShapeError(
+            f"{op}: q {q.shape} and k {k.shape} must have the same last axis (d), "
+            f"got {q.shape[-1]} != {k.shape[-1]}"
+        )
+    if k.shape[-2] != v.shape[-2]:
+        raise ShapeError(
+            f"{op}: k {k.shape} and v {v.shape} must have as many rows (keys = values), "
+            f"got {k.shape[-2]} != {v.shape[-2]}"
+        )
+    qd, kd, vd = q.data, k.data, v.data
+    scale = 1.0 / math.sqrt(q.shape[-1])
+    scores = (qd @ np.swapaxes(kd, -1, -2)) * scale
+    if causal:
+        t, s = scores.shape[-2:]
+        scores = np.where(np.triu(np.ones((t, s), dtype=bool), k=1), -np.inf, scores)
+    # Stable softmax: the row max is finite (the diagonal is never masked) and exponents are <= 0.
+    e = np.exp(scores - scores.max(axis=-1, keepdims=True))
+    p = e / e.sum(axis=-1, keepdims=True)
+    need_q, need_k, need_v = q.requires_grad, k.requires_grad, v.requires_grad
+
+    def backward(g):
+        dv = np.swapaxes(p, -1, -2) @ g if need_v else None
+        dq = dk = None
+        if need_q or need_k:
+            dp = g @ np.swapaxes(vd, -1, -2)
+            ds = p * (dp - (dp * p).sum(axis=-1, keepdims=True))  # dL/ds, s the scaled scores
+            d_raw = ds * scale  # dL/d(q k^T): s = (q k^T) * scale
+            dq = d_raw @ kd if need_q else None
+            dk = np.swapaxes(d_raw, -1, -2) @ qd if need_k else None
+        return dq, dk, dv
+
+    return _make(p @ vd, (q, k, v), backward, op)
+
+
+# numpy has no erf. Phi(x) = erfc(-x / sqrt 2) / 2 keeps full relative precision in the left
+# tail, where 1 + erf(x / sqrt 2) would cancel to a few digits; math.erfc is exact to ~1 ulp.
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+def gelu(x, approximate="none"):
+    """y = x Phi(x), Phi the standard normal CDF; dy/dx = Phi(x) + x phi(x) (Hendrycks & Gimpel 2016).
+
+    ``approximate="tanh"``: Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, the
+    form GPT-2 used; its derivative is taken of the approximation itself.
+    NB (PyTorch): the same two forms, with the exact one (erf) as default, as here.
+    """
+    op = "gelu"
+    x = _tensor(x, op)
+    a = x.data
+    if approximate == "none":
+        cdf = 0.5 * np.asarray(_erfc(-a / math.sqrt(2.0)), dtype=a.dtype)
+        data = a * cdf
+
+        def backward(g):
+            pdf = np.exp(-0.5 * a * a) / math.sqrt(2.0 * math.pi)
+            return (g * (cdf + a * pdf),)
+
+    elif approximate == "tanh":
+        t = np.tanh(_SQRT_2_OVER_PI * (a + 0.044715 * a**3))
+        data = 0.5 * a * (1.0 + t)
+
+        def backward(g):
+            du = _SQRT_2_OVER_PI * (1.0 + 3 * 0.044715 * a * a)
+            return (g * (0.5 * (1.0 + t) + 0.5 * a * (1.0 - t * t) * du),)
+
+    else:
+        raise ValueError(f"{op}: approximate must be 'none' or 'tanh', got {approximate!r}")
     return _make(data, (x,), backward, op)

@@ -20,21 +20,26 @@ from bpkit.nn.modules import (
     Tanh,
 )
 from bpkit.nn.recurrent import GRUCell, LSTMCell
+from bpkit.nn.transformer import GELU, Embedding, LayerNorm, SelfAttention
 
 __all__ = [
+    "GELU",
     "MLP",
     "BatchNorm1d",
     "Conv2d",
     "Dropout",
+    "Embedding",
     "Flatten",
     "GRUCell",
     "LSTMCell",
+    "LayerNorm",
     "Linear",
     "MaxPool2d",
     "Module",
     "RNNCell",
     "ReLU",
     "Residual",
+    "SelfAttention",
     "Sequential",
     "Sigmoid",
     "Tanh",
