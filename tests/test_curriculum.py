@@ -298,3 +298,40 @@ def test_notation_page_and_notebook_00_agree():
     assert _table_rows(cells[0]) == page, "notebook 00's notation table is not docs/notation.md's"
     for symbol in ("$L$", "$K$", "$\\kappa$", "$\\varepsilon$", "$\\delta$", "$u$", "$\\tau$"):
         assert any(row.startswith(f"| {symbol}") for row in page), f"notation: no row for {symbol}"
+
+
+def _schedules(text):
+    """Workshop tables ("| time | what | min |") as lists of (start, end, minutes, what)."""
+    tables, current = [], None
+    for line in text.splitlines():
+        if line.startswith("| time | what | min |"):
+            current = []
+            tables.append(current)
+        elif current is not None and line.startswith("|---"):
+            continue
+        elif current is not None and line.startswith("| "):
+            when, what, minutes = (part.strip() for part in line.strip("|").split("|"))
+            start, end = (int(h) * 60 + int(m) for h, m in re.findall(r"(\d\d):(\d\d)", when))
+            current.append((start, end, int(minutes) if minutes else None, what))
+        else:
+            current = None
+    return tables
+
+
+@pytest.mark.parametrize("where", ["docs/instructors.md", "notebooks/00_start_here.ipynb"])
+def test_workshop_days_fit_six_teaching_hours(where):
+    path = ROOT / where
+    text = _text(_read(path), "markdown") if path.suffix == ".ipynb" else path.read_text()
+    days = _schedules(text)
+    # the 1-day plan (also day 1 of the 2-day plan) and day 2 of the 2-day plan
+    assert len(days) >= 2, f"{where}: expected two day plans, found {len(days)}"
+    for day in days:
+        for (start, end, minutes, what), following in zip(day, day[1:] + [None]):
+            if minutes is not None:
+                assert end - start == minutes, f"{where}: '{what}' lasts {end - start} min"
+            if following is not None:
+                assert following[0] == end, f"{where}: a gap or overlap after '{what}'"
+        teaching = sum(minutes for _, _, minutes, _ in day if minutes)
+        assert teaching <= 360, f"{where}: a day has {teaching} teaching minutes (at most 6 hours)"
+        breaks = [what for _, _, minutes, what in day if minutes is None]
+        assert len(breaks) >= 2, f"{where}: a day needs its breaks in the plan"
