@@ -600,6 +600,14 @@ def _bug_key(message):
     return re.sub(r"\d+(\.\d+)?(e-?\d+)?", "#", message)
 
 
+def _twin(bug, position, bugs):
+    """The same mistake in another case's list: same place and same words (numbers aside)."""
+    key = _bug_key(bug.message)
+    if position < len(bugs) and _bug_key(bugs[position].message)[:30] == key[:30]:
+        return bugs[position]
+    return next((b for b in bugs if _bug_key(b.message) == key), None)
+
+
 def _comparable(got, want):
     """got as float64 (or a list of float64 arrays) when only its VALUE can be wrong, else None.
 
@@ -926,13 +934,12 @@ class Exercise:
     def _catalogue(self, out):
         """The message of the known bug that explains ``out`` in EVERY case, if there is one."""
         first = self._records[self._first_wrong]
-        for bug in first["bugs"]:
+        for position, bug in enumerate(first["bugs"]):
             if out not in bug.values:
                 continue
-            key = _bug_key(bug.message)
             differs = False
             for record in self._records:
-                twin = next((b for b in record["bugs"] if _bug_key(b.message) == key), None)
+                twin = _twin(bug, position, record["bugs"])
                 for name, got in record["got"].items():
                     want = record["expect"][name]
                     if twin is None or name not in twin.values:

@@ -27,7 +27,9 @@ def value_mul_backward(student_fn):
         signature="value_mul_backward(a, b, dout) -> (da, db)",
         formulas={"da": "da = b * dout", "db": "db = a * dout"},
     )
-    for a, b, dout in [(2.0, -3.0, 0.5), (-1.5, 4.0, -2.0), (0.25, 3.0, 1.5)]:
+    # No factor is 1 or 2 and no dout is 0.5, 1 or 2: a bug must not look like another one
+    # (db = 2 * a * dout equals "forgot dout" when dout = 0.5).
+    for a, b, dout in [(1.7, -3.2, 0.6), (-1.3, 4.1, -2.3), (0.35, 2.9, 1.45)]:
         bugs = [
             Bug(
                 "da and db are swapped: d(a*b)/da is b, the OTHER factor: "
