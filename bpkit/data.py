@@ -6,8 +6,10 @@ per row and ``y`` of int64 class labels (0, 1, ...), ready for
 ``rng`` (a ``np.random.Generator``, an int seed, or None for seed 0), so the
 same call gives the same data on every machine.
 
-``load_digits`` reads a file shipped inside the package (see
+``load_digits`` and ``load_text`` read files shipped inside the package (see
 ``bpkit/datasets/README.md``): nothing here ever touches the network.
+``CharVocab`` and ``context_windows`` turn text into the integer ids a
+character-level language model trains on (notebook 14).
 """
 
 import gzip
@@ -20,7 +22,11 @@ from bpkit.random import as_generator
 
 __all__ = [
     "DIGITS_FILE",
+    "TEXTS",
+    "CharVocab",
+    "context_windows",
     "load_digits",
+    "load_text",
     "make_circles",
     "make_encoder",
     "make_mirror_symmetry",
@@ -33,6 +39,8 @@ __all__ = [
 
 #: The shipped digits file, inside the package's ``datasets`` folder.
 DIGITS_FILE = "digits.csv.gz"
+#: The shipped text corpora: name -> file in the ``datasets`` folder.
+TEXTS = {"names": "names.txt"}
 
 
 # --- argument checks: a wrong argument names the function and what it got ----------------
@@ -309,3 +317,90 @@ def train_val_split(X, y, val_fraction=0.2, rng=None, stratify=True):
     train_index = rng.permutation(np.flatnonzero(~is_val))
     val_index = rng.permutation(np.flatnonzero(is_val))
     return X[train_index], X[val_index], y[train_index], y[val_index]
+
+
+# --- text (notebook 14) ----------------------------------------------------------------------
+
+
+def load_text(name="names"):
+    """A text corpus shipped with bpkit, as one string (lines end with "\\n").
+
+    ``"names"``: 5,163 first names, one per line, lowercase a-z, 2 to 11 letters,
+    from the 1990 US Census (public domain; source and checksum in
+    ``bpkit/datasets/README.md``). ``load_text("names").split()`` gives the list.
+    """
+    if name not in TEXTS:
+        raise ValueError(f"load_text: unknown corpus {name!r}; choose one of {sorted(TEXTS)}")
+    return (resources.files("bpkit") / "datasets" / TEXTS[name]).read_text(encoding="utf-8")
+
+
+class CharVocab:
+    """Characters <-> integer ids: ``specials`` first, then every character of ``text``, sorted.
+
+    ``CharVocab(words, specials=".")`` with the names gives id 0 to ".", the
+    boundary marker that starts and ends every name, and ids 1-26 to a-z.
+    ``text`` is a string or a list of strings; ``encode`` and ``decode`` map back
+    and forth, and ``len(vocab)`` is the number of classes of the model's softmax.
+    """
+
+    def __init__(self, text, specials=""):
+        text = "".join(text) if isinstance(text, (list, tuple)) else text
+        if not isinstance(text, str) or not isinstance(specials, str):
+            raise TypeError(
+                "CharVocab: text must be a string or a list of strings, specials a string"
+            )
+        seen = dict.fromkeys(specials)
+        if len(seen) != len(specials):
+            raise ValueError(f"CharVocab: specials {specials!r} repeat a character")
+        self.chars = list(seen) + sorted(set(text) - set(seen))
+        self.stoi = {ch: i for i, ch in enumerate(self.chars)}
+        self.itos = dict(enumerate(self.chars))
+
+    def __len__(self):
+        return len(self.chars)
+
+    def __repr__(self):
+        return f"CharVocab(size={len(self)}, chars={''.join(self.chars)!r})"
+
+    def encode(self, text):
+        """The ids of the characters of ``text``, an int64 array of shape (len(text),)."""
+        try:
+            return np.array([self.stoi[ch] for ch in text], dtype=np.int64)
+        except KeyError as exc:
+            raise KeyError(
+                f"CharVocab.encode: character {exc.args[0]!r} is not in the vocabulary {self!r}"
+            ) from None
+
+    def decode(self, ids):
+        """The string the ids stand for (any iterable of ints, e.g. a 1-D array)."""
+        ids = np.asarray(ids).ravel()
+        try:
+            return "".join(self.itos[int(i)] for i in ids)
+        except KeyError as exc:
+            raise KeyError(
+                f"CharVocab.decode: id {exc.args[0]} is not in [0, {len(self)})"
+            ) from None
+
+
+def context_windows(words, vocab, block_size, boundary="."):
+    """(X, y): every (previous ``block_size`` characters, next character) pair in ``words``.
+
+    Each word is read as ``boundary * block_size + word + boundary``: the first
+    contexts are all boundary, and the last target is the boundary (the model
+    learns where a word ends). X is int64 of shape (n, block_size), y (n,), with
+    n = sum(len(word) + 1). Bengio et al. (2003) trained their neural language
+    model on such windows.
+    """
+    block_size = _count(block_size, "block_size", "context_windows")
+    if boundary not in vocab.stoi:
+        raise ValueError(f"context_windows: boundary {boundary!r} is not in {vocab!r}")
+    start = vocab.stoi[boundary]
+    contexts, targets = [], []
+    for word in words:
+        context = [start] * block_size
+        for i in vocab.encode(word + boundary).tolist():
+            contexts.append(context)
+            targets.append(i)
+            context = context[1:] + [i]
+    X = np.array(contexts, dtype=np.int64).reshape(-1, block_size)
+    return X, np.array(targets, dtype=np.int64)
