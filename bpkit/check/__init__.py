@@ -11,7 +11,13 @@ raises ``check.ExerciseFailed`` (an ``AssertionError``) whose message names the
 most likely mistake, e.g.
 
     linear_backward: dW looks transposed: you returned shape (3, 5); dW must have W's shape (5, 3)
-      expected: dW = x.T @ dout
+
+A wrong value is explained over every case (a known bug only if it explains all
+of them, else a relation such as "dW = (right answer) + W" or "wrong exactly
+where x < 0", see ``_explain.py``). The message names what is wrong and where,
+not the formula: that shows from the 3rd failed attempt in the kernel, with
+``check.reveal("linear_backward")`` or ``check.linear_backward(fn, reveal=True)``,
+and never while grading (env BPKIT_GRADING=1).
 
 A function that still raises ``NotImplementedError`` (an unanswered exercise)
 gets a ``NotImplementedError`` back, so generated exercise notebooks stop only
@@ -35,6 +41,7 @@ from bpkit.check.graphs import (
     value_mul_backward,
     value_tanh_backward,
 )
+from bpkit.check.questions import AnswerTypeError, answer
 from bpkit.check.landscapes import (
     classify_critical_point,
     filter_normalize,
@@ -63,7 +70,9 @@ from bpkit.check.training import (
 )
 
 # Helpers beside the checkers (not in __all__, which lists ExerciseFailed and the checkers):
-# check.reveal("name") prints an exercise's formula, check.reset_attempts() hides it again.
+# check.reveal("name") prints an exercise's formula, check.reset_attempts() hides it again,
+# check.answer("q07_sigmoid_factor", 0.25) checks a predict-then-run question
+# (bpkit/check/questions.py holds them; AnswerTypeError: an answer of the wrong kind).
 __all__ = [
     "ExerciseFailed",
     # lecture 1 and 11: derivatives by hand
