@@ -486,7 +486,10 @@ def gelu(x, approximate="none"):
     """y = x Phi(x), Phi the standard normal CDF; dy/dx = Phi(x) + x phi(x) (Hendrycks & Gimpel 2016).
 
     ``approximate="tanh"``: Phi(x) ~ (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2, the
-    form GPT-2 used; its derivative is taken of the approximation itself.
+    form GPT-2 used; its derivative is taken of the approximation itself. It is also
+    the fast one: numpy has no erf, so the exact form calls ``math.erfc`` once per
+    element (roughly ten times the cost of a tanh); pick "tanh" in a training loop
+    that must be quick.
     NB (PyTorch): the same two forms, with the exact one (erf) as default, as here.
     """
     op = "gelu"

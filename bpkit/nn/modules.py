@@ -218,7 +218,13 @@ class Linear(Module):
                 f"{self!r}: expected input with last dimension {self.in_features}, "
                 f"got shape {x.shape}"
             )
-        y = x @ self.weight
+        if x.ndim > 2:
+            # (N, T, in): one 2-D matmul over all N*T rows. Its backward, x.T @ g, is one
+            # matmul too, not a batch of N products summed afterwards.
+            lead = x.shape[:-1]
+            y = (x.reshape(-1, self.in_features) @ self.weight).reshape(*lead, self.out_features)
+        else:
+            y = x @ self.weight
         return y if self.bias is None else y + self.bias
 
 
