@@ -389,7 +389,9 @@ def context_windows(words, vocab, block_size, boundary="."):
     contexts are all boundary, and the last target is the boundary (the model
     learns where a word ends). X is int64 of shape (n, block_size), y (n,), with
     n = sum(len(word) + 1). Bengio et al. (2003) trained their neural language
-    model on such windows.
+    model on such windows. For a model that predicts at every position (causal
+    attention), the targets of window i are its own characters shifted by one:
+    ``Y = np.concatenate([X[:, 1:], y[:, None]], axis=1)``.
     """
     block_size = _count(block_size, "block_size", "context_windows")
     if boundary not in vocab.stoi:

@@ -379,9 +379,11 @@ def test_conv_and_pool_match_torch_when_installed():
         RNG.standard_normal((4, 3, 3, 2)),
         RNG.standard_normal(4),
     )
-    g = RNG.standard_normal((2, 4, 4, 3))
     xt, wt, bt = (Tensor(a, requires_grad=True) for a in (x, w, b))
-    functional.conv2d(xt, wt, bt, stride=2, padding=1).backward(g)
+    out = functional.conv2d(xt, wt, bt, stride=2, padding=1)
+    assert out.shape == (2, 4, 4, 4)  # (7 + 2 - 3) // 2 + 1 rows, (6 + 2 - 2) // 2 + 1 columns
+    g = RNG.standard_normal(out.shape)
+    out.backward(g)
     tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
     torch.nn.functional.conv2d(tx, tw, tb, stride=2, padding=1).backward(torch.from_numpy(g))
     for ours, theirs in ((xt, tx), (wt, tw), (bt, tb)):
