@@ -335,3 +335,18 @@ def test_workshop_days_fit_six_teaching_hours(where):
         assert teaching <= 360, f"{where}: a day has {teaching} teaching minutes (at most 6 hours)"
         breaks = [what for _, _, minutes, what in day if minutes is None]
         assert len(breaks) >= 2, f"{where}: a day needs its breaks in the plan"
+
+
+def test_instructors_core_times_match_the_notebooks():
+    """docs/instructors.md's "core" column: the notebook's core time (its total if none)."""
+    guide = (ROOT / "docs" / "instructors.md").read_text()
+    rows = re.findall(r"^\| (\d\d) \| [^|]+ \| (\d+) min \| (\d+) min \|", guide, re.MULTILINE)
+    assert rows, "docs/instructors.md has no time table with a core column"
+    by_number = {int(p.name[:2]): p for p in LECTURES}
+    for number, total, core in rows:
+        estimate = _estimate(_read(by_number[int(number)]))
+        assert estimate, f"notebook {number} states no estimated time"
+        expected = estimate[1] if estimate[1] is not None else estimate[0]
+        assert int(core) == expected, (
+            f"docs/instructors.md: notebook {number} core {core} min, the notebook says {expected}"
+        )
