@@ -350,3 +350,26 @@ def test_instructors_core_times_match_the_notebooks():
         assert int(core) == expected, (
             f"docs/instructors.md: notebook {number} core {core} min, the notebook says {expected}"
         )
+
+
+# Notation (docs/notation.md): the clashes the course removed must not come back.
+NOTATION_CLASHES = {
+    "depth is K, not L": (
+        r"\$L\$[ -](?:weight )?layers|\$L\$-layer|depth \$L\$|\$l = 1, \\dots, L\$"
+    ),
+    "the stability limit is 2/lambda_max, not 2/L": r"2\s*/\s*L\b|\\frac\{2\}\{L\}",
+    "the condition number is lambda_max/lambda_min": r"\\kappa\s*=\s*L",
+    "H is an RNN's hidden size, the Hessian is nabla^2 L": r"Hessian \$H\$|\\mathbf\{H\}",
+}
+
+
+@pytest.mark.parametrize("path", LECTURES + SOLUTIONS, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_prose_follows_the_notation(path):
+    problems = []
+    for index, cell in enumerate(_read(path).cells):
+        if cell.cell_type != "markdown":
+            continue
+        for rule, pattern in NOTATION_CLASHES.items():
+            for match in re.finditer(pattern, cell.source):
+                problems.append(f"cell {index}: {rule}: ...{match.group(0)}...")
+    assert not problems, f"{path.name} (see docs/notation.md):\n" + "\n".join(problems)
