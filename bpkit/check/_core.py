@@ -19,6 +19,7 @@ Adding a checker means writing the reference answer and the bugs; nothing here.
 import collections
 import ctypes
 import functools
+import inspect
 import math
 import numbers
 import os
@@ -469,18 +470,21 @@ def _fmt_index(index):
     return "" if index == () else f"[{', '.join(str(int(i)) for i in index)}]"
 
 
-def diagnose(out, got, want, bugs=(), like=None, formula=None, tol=1e-8, nonfinite_hint=None):
+def diagnose(
+    out, got, want, bugs=(), like=None, formula=None, tol=1e-8, nonfinite_hint=None, one_case=True
+):
     """None if ``got`` matches ``want``; otherwise one message naming the most likely mistake.
 
     Order: kind of object, known bugs, shape, NaN/inf, dtype, then generic
-    mistakes (sign, transpose, constant factor) and finally where it is wrong.
+    mistakes (sign, transpose, constant factor: only with ``one_case``; over several
+    cases ``_explain`` judges those) and finally where it is wrong.
     """
     # A learner's huge or NaN numbers must not make the diagnosis itself warn or fail.
     with np.errstate(all="ignore"):
-        return _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint)
+        return _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint, one_case)
 
 
-def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
+def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint, one_case=True):
     value, problem = _as_number_array(out, got, want)
     if problem:
         return problem
@@ -528,6 +532,15 @@ def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
         )
     if np.asarray(got).dtype in (np.float32, np.float16):
         return f"{out} is {np.asarray(got).dtype}: compute in float64 (don't cast with astype)"
+    if one_case:
+        structural = _one_case_structure(out, value, want, tol, hint)
+        if structural:
+            return structural
+    return _where_wrong(out, value, want, tol) + hint
+
+
+def _one_case_structure(out, value, want, tol, hint):
+    """Sign, transpose or a constant factor, judged on one case alone."""
     if _close(value, -want, tol):
         return f"{out} has the wrong sign: it is exactly -1 times the right answer" + hint
     if value.ndim == 2 and _close(value, want.T, tol) and not _close(want, want.T, tol):
@@ -546,6 +559,11 @@ def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
                 f"{out} is {factor:.6g} times the right answer: a constant factor is off "
                 "(a 2, a 1/N, a sum where a mean belongs, or the other way round?)" + hint
             )
+    return None
+
+
+def _where_wrong(out, value, want, tol):
+    """The generic message: the largest error, where, and how many entries differ."""
     index, error = _worst(value, want)
     where = f" at {out}{_fmt_index(index)}" if index != () else ""
     text = (
@@ -555,7 +573,7 @@ def _diagnose(out, got, want, bugs, like, formula, tol, nonfinite_hint):
     if value.ndim:
         wrong = int(np.sum(~np.isclose(value, want, rtol=tol, atol=tol * np.max(np.abs(want)))))
         text += f"; {wrong} of {value.size} entries differ"
-    return text + hint
+    return text
 
 
 def diagnose_list(out, got, want, bugs=(), tol=1e-8):
@@ -919,6 +937,12 @@ class Exercise:
             if message:
                 chosen = out
                 break
+        else:
+            for out in outs:
+                message = self._engine(out, weak=True)
+                if message:
+                    chosen = out
+                    break
         placeholder = self._placeholder(chosen)
         if message is None:
             message = self._generic(chosen)
@@ -957,7 +981,18 @@ class Exercise:
                     return bug.message
         return None
 
-    def _engine(self, out):
+    def _engine(self, out, weak=False):
+        defaults = {}
+        if self.reference is not None:
+            try:
+                parameters = inspect.signature(self.reference).parameters.values()
+            except (TypeError, ValueError):
+                parameters = ()
+            defaults = {
+                p.name: p.default
+                for p in parameters
+                if p.default is not inspect.Parameter.empty and p.default is not None
+            }
         records = []
         for record in self._records:
             if out not in record["got"]:
@@ -966,13 +1001,13 @@ class Exercise:
                 _explain.Record(
                     record["got"][out],
                     record["expect"][out],
-                    record["inputs"],
+                    defaults | record["inputs"],
                     record["expect"],
                     self._named_reference if self.reference is not None else None,
                     record["alternatives"],
                 )
             )
-        return _explain.explain(out, records, tol=self.tol)
+        return _explain.explain(out, records, tol=self.tol, weak=weak)
 
     def _named_reference(self, **inputs):
         """The checker's reference answer as output name -> value."""
@@ -986,13 +1021,18 @@ class Exercise:
         got, want = record["got"][out], record["expect"][out]
         if isinstance(want, list):
             for i, (g, w) in enumerate(zip(got, want)):
-                message = diagnose(f"{out}[{i}]", g, w, tol=record["tol"])
+                message = diagnose(f"{out}[{i}]", g, w, tol=record["tol"], one_case=False)
                 if message:
                     return message
             return f"{out} is wrong"
         return diagnose(
-            out, got, want, like=self.like.get(out), formula=self.formulas.get(out),
+            out,
+            got,
+            want,
+            like=self.like.get(out),
+            formula=self.formulas.get(out),
             tol=record["tol"],
+            one_case=False,
         )
 
     def _placeholder(self, out):

@@ -136,6 +136,8 @@ def _expressions(records):
         out.append((f"(1 - {n})", [1 - v for v in values]))
         if all(v != 0 for v in values):
             out.append((f"1/{n}", [1 / v for v in values]))
+    for a, b in itertools.product(names, repeat=2):
+        out.append((f"{a}·(1 - {b})", [ca[a] * (1 - ca[b]) for ca in per_case]))
     for a, b in itertools.combinations(names, 2):
         out.append((f"{a}·{b}", [ca[a] * ca[b] for ca in per_case]))
         if all(ca[b] != 0 for ca in per_case):
@@ -161,6 +163,27 @@ def _name_coefficients(values, records, allow_constant=True):
                 return prefix + text
     if allow_constant and all(abs(v - first) <= 1e-6 * abs(first) for v in values):
         return f"{first:.4g}"
+    return None
+
+
+def _name_on(values, index, records, exprs=None):
+    """Like ``_name_coefficients`` for the cases ``index`` only; also its value in every case.
+
+    Returns (text, [value per record]) or None.
+    """
+    sub = [records[i] for i in index]
+    first = values[0]
+    if all(abs(v - first) <= 1e-6 * max(abs(first), 1e-12) for v in values):
+        text = simple_number(first)
+        if text is not None:
+            return text, [first] * len(records)
+    for text, expected in exprs if exprs is not None else _expressions(records):
+        for sign, prefix in ((1, ""), (-1, "-")):
+            chosen = [expected[i] for i in index]
+            if all(abs(v - sign * e) <= 1e-6 * max(abs(e), 1e-12) for v, e in zip(values, chosen)):
+                return prefix + text, [sign * e for e in expected]
+    if len(sub) > 1 and all(abs(v - first) <= 1e-6 * abs(first) for v in values):
+        return f"{first:.4g}", [first] * len(records)
     return None
 
 
@@ -336,39 +359,48 @@ def _additive(out, records, tol):
         },
     )
     bases.update(others)
-    if all(r.want.size > 1 for r in records):
+    if sum(r.want.size for r in records) > len(records) + 1:
         bases["a constant"] = [np.ones(r.want.size) for r in records]
+    if all(r.shape and len(r.shape) == 2 and r.shape[0] == r.shape[1] for r in records):
+        bases["the identity matrix"] = [np.eye(r.shape[0]).ravel() for r in records]
     names = list(bases)
     residuals = [r.got - r.want for r in records]
+    exprs = _expressions(records)
     for count in (1, 2):
-        if any(r.want.size <= count + 1 for r in records):
+        if sum(r.want.size for r in records) <= (count + 1) * len(records):
             break
         for combo in itertools.combinations(names, count):
-            coefs, predictions = [], []
+            coefs, full, matrices = [], [], []
             for i, (r, res) in enumerate(zip(records, residuals)):
                 A = np.stack([bases[n][i] for n in combo], axis=1)
-                if np.linalg.matrix_rank(A) < count:
-                    predictions = None
-                    break
-                k, *_ = np.linalg.lstsq(A, res, rcond=None)
-                coefs.append(k)
-                predictions.append(r.want + A @ k)
-            if predictions is None:
+                matrices.append(A)
+                if np.linalg.matrix_rank(A) == count:  # else the coefficients are not unique here
+                    k, *_ = np.linalg.lstsq(A, res, rcond=None)
+                    coefs.append(k)
+                    full.append(i)
+            if not full or not _fits(
+                [records[i] for i in full],
+                [records[i].want + matrices[i] @ k for i, k in zip(full, coefs)],
+                tol,
+            ):
                 continue
-            if not _fits(records, predictions, tol) or not _differs(records, predictions, tol):
-                continue
-            terms = []
+            terms, values_all = [], []
             for j, n in enumerate(combo):
                 values = [float(k[j]) for k in coefs]
-                if all(abs(v) < 1e-9 for v in values):
+                small = all(abs(v) < 1e-9 for v in values)
+                named = None if small else _name_on(values, full, records, exprs)
+                if named is None:
                     terms = None
                     break
-                c = _name_coefficients(values, records)
-                if c is None:
-                    terms = None
-                    break
-                terms.append((c, n))
+                terms.append((named[0], n))
+                values_all.append(named[1])
             if not terms:
+                continue
+            predictions = [
+                r.want + A @ np.array([v[i] for v in values_all])
+                for i, (r, A) in enumerate(zip(records, matrices))
+            ]
+            if not _fits(records, predictions, tol) or not _differs(records, predictions, tol):
                 continue
             text = " ".join(
                 ("- " if c.startswith("-") else "+ ")
@@ -376,10 +408,10 @@ def _additive(out, records, tol):
                 + n
                 for c, n in terms
             )
+            what = "extra terms that do" if len(terms) > 1 else "an extra term that does"
             return (
-                f"{out} = (right answer) {text}, in every case: an extra term"
-                + ("s" if len(terms) > 1 else "")
-                + " that does not belong (or a term with the wrong coefficient)"
+                f"{out} = (right answer) {text}, in every case: {what} not belong (or a term "
+                "with the wrong coefficient)"
             )
     return None
 
@@ -415,15 +447,21 @@ def _substituted(out, records, tol):
         arrays = {
             k: v
             for k, v in r.inputs.items()
-            if isinstance(v, np.ndarray) and v.dtype.kind == "f" and v.ndim >= 1
+            if isinstance(v, np.ndarray) and v.dtype.kind in "fiu" and v.ndim >= 1
         }
         for k, v in arrays.items():
+            for other, w in arrays.items():
+                if other != k and w.shape == v.shape and w.dtype.kind == v.dtype.kind:
+                    found[(k, other)] = w
+            if v.dtype.kind != "f":
+                continue
             found[(k, f"-{k}")] = -v
+            found[(k, f"0 (you left {k} out)")] = np.zeros_like(v)
+            found[(k, f"2 {k}")] = 2 * v
+            found[(k, f"{k} / 2")] = v / 2
+            found[(k, f"{k}**2")] = v**2
             if v.ndim == 2 and v.shape[0] == v.shape[1]:
                 found[(k, f"{k}.T")] = v.T
-            for other, w in arrays.items():
-                if other != k and w.shape == v.shape:
-                    found[(k, other)] = w
         numbers = {
             k: v
             for k, v in r.inputs.items()
@@ -433,6 +471,16 @@ def _substituted(out, records, tol):
             for other, w in numbers.items():
                 if other != k:
                     found[(k, other)] = w
+            if isinstance(v, (int, np.integer)):
+                for step in (1, -1, 2, -2):
+                    found[(k, f"{k} {'+' if step > 0 else '-'} {abs(step)}")] = v + step
+            else:
+                found[(k, f"-{k}")] = -v
+                found[(k, f"2 {k}")] = 2 * v
+                found[(k, f"{k} / 2")] = v / 2
+        for (k, v), (other, w) in itertools.combinations(arrays.items(), 2):
+            if w.shape == v.shape and w.dtype.kind == v.dtype.kind:
+                found[(k, other, "swap")] = (w, v)
         for k, labelled in r.alternatives.items():
             for label, value in labelled.items():
                 found[(k, label)] = value
@@ -444,14 +492,25 @@ def _substituted(out, records, tol):
             continue
         predictions = []
         for r, o in zip(records, per_case):
+            change = {key[0]: o[key][0], key[1]: o[key][1]} if len(key) == 3 else {key[0]: o[key]}
             try:
                 with np.errstate(all="ignore"):
-                    value = r.reference(**(r.inputs | {key[0]: o[key]}))[out]
+                    value = r.reference(**(r.inputs | change))[out]
                 predictions.append(_numeric(value))
             except Exception:  # a substitution the formula cannot take: not this one
                 predictions.append(None)
         if _fits(records, predictions, tol) and _differs(records, predictions, tol):
+            if len(key) == 3:
+                return (
+                    f"{out} is what the right formula gives with {key[0]} and {key[1]} swapped, "
+                    "in every case: each goes where the other belongs"
+                )
             name, label = key
+            if label.startswith("0 (you left"):
+                return (
+                    f"{out} is what the right formula gives with {name} = 0, in every case: "
+                    f"you left {name} out"
+                )
             return (
                 f"{out} is what the right formula gives with {label} in place of {name}, in "
                 f"every case: you used {label} where {name} belongs"
@@ -495,7 +554,8 @@ def _region(out, records, tol):
         return None
     wrong = []
     for r, s in zip(records, _scale(records)):
-        wrong.append(np.abs(r.got - r.want) > tol * s)
+        # per entry: a tiny entry that is 2x off is wrong too (not hidden by the array's scale)
+        wrong.append(np.abs(r.got - r.want) > tol * (np.abs(r.want) + 1e-3 * s))
     total = sum(int(w.sum()) for w in wrong)
     if total == 0:
         return None
@@ -508,6 +568,9 @@ def _region(out, records, tol):
             (f"{name} <= 0", [x <= 0 for x in values]),
             (f"{name} >= 0", [x >= 0 for x in values]),
         ):
+            inside = sum(int(m.sum()) for m in masks)
+            if inside in (0, sum(m.size for m in masks)):
+                continue  # a mask that holds everywhere (or nowhere) says nothing
             if all(np.array_equal(w, m) for w, m in zip(wrong, masks)):
                 what = _describe_region(out, records, wrong, tol)
                 return (
@@ -552,6 +615,16 @@ def _region(out, records, tol):
                 f"{total} entries over the cases) and right elsewhere: an overflow, a "
                 "saturation or a clipping that should not be there?"
             )
+    for name, values in arrays.items():
+        bad = np.concatenate([x[w] for x, w in zip(values, wrong)])
+        good = np.concatenate([x[~w] for x, w in zip(values, wrong)])
+        lo, hi = bad.min(), bad.max()
+        if good.size and not np.any((good >= lo) & (good <= hi)):
+            return (
+                f"{out} is wrong only where {lo:.3g} <= {name} <= {hi:.3g} ({total} entries over "
+                f"the cases) and right for every other {name}: a threshold or a kink in the "
+                "wrong place?"
+            )
     return None
 
 
@@ -562,6 +635,7 @@ def _negate(condition):
     return f"not ({condition})"
 
 
+#: Exact relations, tried first on every wrong output; then the weaker ones (where it is wrong).
 HYPOTHESES = (
     _slot,
     _factor,
@@ -571,15 +645,16 @@ HYPOTHESES = (
     _clipped,
     _additive,
     _power,
-    _region,
 )
+REGIONS = (_region,)
 
 
-def explain(out, records, tol=1e-8):
+def explain(out, records, tol=1e-8, weak=False):
     """One sentence relating the learner's ``out`` to the right one in every case, or None.
 
     ``records``: one ``Record`` per case the checker ran (cases the learner got right
-    included: a relation must predict those too). The tolerance is relative to each
+    included: a relation must predict those too). ``weak``: try only the regions where
+    it is wrong (x < 0, |x| small or large), after the exact relations found nothing. The tolerance is relative to each
     case's largest entry, as for "correct"; the engine allows a little more for the
     numbers it fits.
     """
@@ -588,7 +663,7 @@ def explain(out, records, tol=1e-8):
         return None
     fit_tol = max(tol * 10, 1e-7)
     with np.errstate(all="ignore"):
-        for hypothesis in HYPOTHESES:
+        for hypothesis in REGIONS if weak else HYPOTHESES:
             try:
                 message = hypothesis(out, records, fit_tol)
             except (ValueError, FloatingPointError, np.linalg.LinAlgError):

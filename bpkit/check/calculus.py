@@ -173,6 +173,13 @@ def _perturbed(f, x, index, h):
     return (f(plus) - f(minus)) / (2 * h)
 
 
+def _central_gradient(f, x, h=_H):
+    grad = np.zeros_like(x)
+    for index in np.ndindex(x.shape):
+        grad[index] = _perturbed(f, x, index, h)
+    return grad
+
+
 @checker
 def numerical_gradient(student_fn):
     """Check ``numerical_gradient(f, x, h=1e-5) -> ndarray`` shaped like x.
@@ -195,6 +202,7 @@ def numerical_gradient(student_fn):
             "(np.ndindex(x.shape)), in np.zeros_like(x)"
         },
         tol=1e-5,
+        reference=_central_gradient,
     )
     for seed, shape in enumerate([(5,), (3, 4), (2, 3, 2)]):
         rng = np.random.default_rng(1300 + seed)
@@ -264,6 +272,9 @@ def jacobian(student_fn):
         signature="jacobian(f, x, h=1e-5) -> ndarray (m, n)",
         formulas={"J": "J[:, j] = (f(x + h e_j) - f(x - h e_j)) / (2h): column j from input j"},
         tol=1e-5,
+        reference=lambda f, x, h=_H: np.stack(
+            [(f(x + h * e) - f(x - h * e)) / (2 * h) for e in np.eye(len(x))], axis=1
+        ),
     )
     for seed, (m, n) in enumerate([(3, 4), (2, 5), (4, 2)]):
         rng = np.random.default_rng(1400 + seed)

@@ -45,6 +45,7 @@ def accuracy(student_fn):
         returns="accuracy",
         signature="accuracy(logits, y) -> float",
         formulas={"accuracy": "np.mean(np.argmax(logits, axis=1) == y)"},
+        reference=lambda logits, y: float(np.mean(np.argmax(logits, axis=1) == y)),
     )
     # The square case comes first: there argmax over axis 0 runs, so it can be named.
     # The square case's seed makes argmax(axis=0) score 1/3, unlike any other bug; 5 of 6
@@ -138,6 +139,7 @@ def confusion_matrix(student_fn):
         returns="C",
         signature="confusion_matrix(y_true, y_pred, num_classes) -> C",
         formulas={"C": "C[i, j] = number of examples with y_true == i and y_pred == j"},
+        reference=lambda y_true, y_pred, num_classes: _counts(y_true, y_pred, num_classes),
     )
     # (N, num_classes, classes that occur): the second case never uses its last class.
     cases = [(40, 4, 4), (30, 5, 4), (25, 3, 3)]
@@ -192,7 +194,13 @@ def confusion_matrix(student_fn):
             dict(y_true=y_true, y_pred=y_pred, num_classes=C),
             mutation_hint="e.g. `y_true -= 1` or `y_true.sort()` change the caller's labels",
         )
-        ex.check((_as_float_matrix(got),), dict(C=right), bugs, where)
+        ex.check(
+            (_as_float_matrix(got),),
+            dict(C=right),
+            bugs,
+            where,
+            inputs=dict(y_true=y_true, y_pred=y_pred, num_classes=C),
+        )
     ex.passed("counts match; rows = true class, columns = predicted")
 
 

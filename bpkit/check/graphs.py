@@ -26,6 +26,7 @@ def value_mul_backward(student_fn):
         returns=("da", "db"),
         signature="value_mul_backward(a, b, dout) -> (da, db)",
         formulas={"da": "da = b * dout", "db": "db = a * dout"},
+        reference=lambda a, b, dout: (b * dout, a * dout),
     )
     # No factor is 1 or 2 and no dout is 0.5, 1 or 2: a bug must not look like another one
     # (db = 2 * a * dout equals "forgot dout" when dout = 0.5).
@@ -75,6 +76,7 @@ def value_tanh_backward(student_fn):
         returns="dx",
         signature="value_tanh_backward(x, dout) -> dx",
         formulas={"dx": "t = math.tanh(x); dx = (1 - t**2) * dout"},
+        reference=lambda x, dout: (1 - math.tanh(x) ** 2) * dout,
     )
     for x, dout in [(0.7, 1.5), (-1.3, -0.8), (2.1, 0.3)]:
         t = math.tanh(x)

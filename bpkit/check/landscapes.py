@@ -262,6 +262,9 @@ def gradient_descent_restarts(student_fn):
             "starting at starts[i]"
         },
         tol=1e-8,
+        reference=lambda grad, starts, lr, steps: np.array(
+            [_descend(grad, s, lr, steps) for s in starts]
+        ),
     )
     grad = _named("grad of f(w) = |w|^2 / 20 - cos(w_0) cos(w_1)", _egg_crate_grad)
     for seed, (k, lr, steps) in enumerate([(5, 0.1, 20), (3, 0.3, 8), (6, 0.05, 30)]):
@@ -337,6 +340,9 @@ def interpolate_losses(student_fn):
         like={"losses": "alphas"},
         formulas={"losses": "losses[i] = loss((1 - alphas[i]) * theta0 + alphas[i] * theta1)"},
         tol=1e-10,
+        reference=lambda loss, theta0, theta1, alphas: np.array(
+            [loss((1 - a) * theta0 + a * theta1) for a in alphas]
+        ),
     )
     for seed, (p, k) in enumerate([(6, 9), (10, 5), (4, 11)]):
         rng = np.random.default_rng(1200 + seed)

@@ -59,6 +59,7 @@ def linear_backward(student_fn):
         signature="linear_backward(dout, x, W, b) -> (dx, dW, db)",
         like={"dx": "x", "dW": "W", "db": "b"},
         formulas={"dx": "dx = dout @ W.T", "dW": "dW = x.T @ dout", "db": "db = dout.sum(axis=0)"},
+        reference=_linear_reference,
     )
     for seed, (N, D, M) in enumerate([(4, 5, 3), (6, 3, 7), (8, 64, 10), (1, 4, 2)]):
         rng = np.random.default_rng(seed)
@@ -125,6 +126,7 @@ def relu_backward(student_fn):
         signature="relu_backward(dout, x) -> dx",
         like={"dx": "x"},
         formulas={"dx": "dx = dout * (x > 0)"},
+        reference=lambda dout, x: dout * (x > 0),
     )
     for seed, (N, D) in enumerate([(4, 6), (7, 3), (32, 10)]):
         rng = np.random.default_rng(100 + seed)
@@ -222,6 +224,7 @@ def sigmoid_backward(student_fn):
         signature="sigmoid_backward(dout, x) -> dx",
         like={"dx": "x"},
         formulas={"dx": "s = 1 / (1 + np.exp(-x)); dx = dout * s * (1 - s)"},
+        reference=lambda dout, x: dout / (2 + np.exp(-x) + np.exp(x)),
     )
     argument = _second_argument(student_fn)
     for seed, (N, D) in enumerate([(4, 6), (7, 3), (32, 10)]):
@@ -256,6 +259,7 @@ def tanh_backward(student_fn):
         signature="tanh_backward(dout, x) -> dx",
         like={"dx": "x"},
         formulas={"dx": "t = np.tanh(x); dx = dout * (1 - t**2)"},
+        reference=lambda dout, x: dout * (1 - np.tanh(x) ** 2),
     )
     argument = _second_argument(student_fn)
     for seed, (N, D) in enumerate([(4, 6), (7, 3), (32, 10)]):
@@ -311,6 +315,7 @@ def softmax_cross_entropy_backward(student_fn):
         signature="softmax_cross_entropy_backward(logits, y) -> dlogits",
         like={"dlogits": "logits"},
         formulas={"dlogits": "(softmax(logits, axis=1) - onehot(y)) / N"},
+        reference=_softmax_cross_entropy_reference,
     )
     # (N, C, scale, row offsets). The last case puts whole rows about 2000 apart: exp(row -
     # global max) underflows to 0 in all of a low row, so only each row's OWN max keeps it finite.
@@ -414,6 +419,7 @@ def mse_backward(student_fn):
         signature="mse_backward(y_hat, y) -> dy_hat",
         like={"dy_hat": "y_hat"},
         formulas={"dy_hat": "dy_hat = 2 * (y_hat - y) / y_hat.size"},
+        reference=lambda y_hat, y: 2 * (y_hat - y) / y_hat.size,
     )
     # K != 2: with two columns, dividing by N (the rows) would look like a factor 2 too many.
     for seed, (N, K) in enumerate([(5, 3), (4, 6), (8, 5)]):
@@ -536,6 +542,14 @@ def _batchnorm_reference(dout, x, gamma, eps, ddof=0):
     return dx, (dout * xhat).sum(axis=0), dout.sum(axis=0)
 
 
+def _batchnorm_named(dout, x, gamma, eps=1e-5, xhat=None):
+    """The reference as a dict; ``xhat`` replaces x-hat in dgamma (to test "x for x-hat")."""
+    dx, dgamma, dbeta = _batchnorm_reference(dout, x, gamma, eps)
+    if xhat is not None:
+        dgamma = (dout * xhat).sum(axis=0)
+    return dict(dx=dx, dgamma=dgamma, dbeta=dbeta)
+
+
 @checker
 def batchnorm_backward(student_fn):
     """Check ``batchnorm_backward(dout, x, gamma, eps=1e-5) -> (dx, dgamma, dbeta)``.
@@ -560,6 +574,7 @@ def batchnorm_backward(student_fn):
             "dgamma": "dgamma = (dout * xhat).sum(axis=0)",
             "dbeta": "dbeta = dout.sum(axis=0)",
         },
+        reference=_batchnorm_named,
     )
     for seed, (N, D, eps) in enumerate([(6, 4, None), (5, 8, 1e-3), (10, 3, None)]):
         rng = np.random.default_rng(700 + seed)
@@ -629,6 +644,7 @@ def batchnorm_backward(student_fn):
             dict(dx=dx, dgamma=dgamma, dbeta=dbeta),
             bugs,
             kwargs=kwargs,
+            alternatives={"xhat": {"x": x}},
         )
     ex.passed()
 
@@ -637,6 +653,11 @@ def batchnorm_backward(student_fn):
 def _rnn_grads(da, x, h_prev, Wx, Wh):
     """Given da = dLoss/da at the pre-activation, the five gradients of the RNN step."""
     return dict(dx=da @ Wx.T, dh_prev=da @ Wh.T, dWx=x.T @ da, dWh=h_prev.T @ da, db=da.sum(axis=0))
+
+
+def _rnn_reference(dh_next, x, h_prev, Wx, Wh, b):
+    h_next = np.tanh(x @ Wx + h_prev @ Wh + b)
+    return _rnn_grads(dh_next * (1 - h_next**2), x, h_prev, Wx, Wh)
 
 
 @checker
@@ -663,6 +684,7 @@ def rnn_step_backward(student_fn):
             "dWh": "dWh = h_prev.T @ da",
             "db": "db = da.sum(axis=0)",
         },
+        reference=_rnn_reference,
     )
     for seed, (N, D, H) in enumerate([(4, 3, 5), (2, 6, 3), (7, 2, 4)]):
         rng = np.random.default_rng(800 + seed)

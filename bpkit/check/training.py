@@ -44,6 +44,10 @@ def sgd_momentum_step(student_fn):
         signature="sgd_momentum_step(w, dw, v, lr, momentum) -> (w_new, v_new)",
         like={"w_new": "w", "v_new": "v"},
         formulas={"w_new": "w_new = w - lr * v_new", "v_new": "v_new = momentum * v + dw"},
+        reference=lambda w, dw, v, lr, momentum: (
+            w - lr * (momentum * v + dw),
+            momentum * v + dw,
+        ),
     )
     # momentum != 0.5: there the averaged form (1 - momentum) * dw would be half the answer.
     cases = [((3, 5), 0.1, 0.9, True), ((4,), 0.05, 0.7, False), ((2, 3, 2), 0.01, 0.99, True)]
@@ -103,6 +107,11 @@ def sgd_momentum_step(student_fn):
     ex.passed()
 
 
+def _rmsprop(w, dw, s, lr, alpha=0.99, eps=1e-8):
+    s_new = alpha * s + (1 - alpha) * dw**2
+    return w - lr * dw / (np.sqrt(s_new) + eps), s_new
+
+
 @checker
 def rmsprop_step(student_fn):
     """Check ``rmsprop_step(w, dw, s, lr, alpha=0.99, eps=1e-8) -> (w_new, s_new)``.
@@ -124,6 +133,7 @@ def rmsprop_step(student_fn):
             "w_new": "w_new = w - lr * dw / (np.sqrt(s_new) + eps)",
             "s_new": "s_new = alpha * s + (1 - alpha) * dw**2",
         },
+        reference=_rmsprop,
     )
     cases = [((3, 4), 0.01, None, True), ((5,), 0.1, 0.9, True), ((2, 3), 0.001, None, False)]
     for seed, (shape, lr, alpha, warm) in enumerate(cases):
@@ -206,6 +216,9 @@ def adam_step(student_fn):
             "m_new": "m_new = beta1 * m + (1 - beta1) * dw",
             "v_new": "v_new = beta2 * v + (1 - beta2) * dw**2",
         },
+        reference=lambda w, dw, m, v, t, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8: _adam(
+            w, dw, m, v, t, lr, beta1, beta2, eps
+        ),
     )
     # (shape, t, keyword arguments, warm moments): a first step, a later one, custom betas.
     cases = [
@@ -304,6 +317,7 @@ def xavier_std(student_fn):
         returns="std",
         signature="xavier_std(fan_in, fan_out) -> float",
         formulas={"std": "std = sqrt(2 / (fan_in + fan_out))"},
+        reference=lambda fan_in, fan_out: math.sqrt(2 / (fan_in + fan_out)),
     )
     for fan_in, fan_out in [(64, 10), (300, 100), (3, 7)]:
         total = fan_in + fan_out
