@@ -1,7 +1,7 @@
 """The bpkit command line: ``python -m bpkit <command>`` (or ``bpkit <command>``).
 
     make-exercises   regenerate exercises/ from solutions/ (--check: only compare)
-    grade PATH       run a student notebook in a fresh kernel and report each exercise
+    grade PATH       grade a student notebook (or a folder) against the instructor's
     doctor           check the environment: versions, Jupyter kernel, widgets, bpkit itself
 
 Exit codes: 0 success, 1 the check failed (stale exercises, an exercise not
@@ -60,7 +60,13 @@ def _grade(args):
 
     try:
         return grade_path(
-            args.path, timeout=args.timeout, total_timeout=args.total_timeout, csv_path=args.csv
+            args.path,
+            timeout=args.timeout,
+            total_timeout=args.total_timeout,
+            csv_path=args.csv,
+            solutions=args.solutions,
+            as_submitted=args.as_submitted,
+            jobs=args.jobs,
         )
     except GradingError as exc:
         print(f"bpkit grade: error: {exc}", file=sys.stderr)
@@ -80,6 +86,16 @@ def _positive_seconds(text):
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not value > 0:
         raise argparse.ArgumentTypeError(f"must be positive, got {text!r}")
+    return value
+
+
+def _positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {text!r}")
     return value
 
 
@@ -119,10 +135,14 @@ def build_parser():
 
     grade = commands.add_parser(
         "grade",
-        help="run a student notebook in a fresh kernel and report each exercise",
-        description="Execute PATH (a .ipynb, or a folder of them) in a fresh python3 kernel, in "
-        "a temporary copy, and print points, status and diagnosis per exercise. A folder's "
-        "results also go to a CSV (one row per exercise). Exit 0 only if every exercise passed.",
+        help="grade a student notebook against the instructor's and report each exercise",
+        description="Grade PATH (a .ipynb, or a folder of them): the instructor's notebook from "
+        "the solutions folder (same file name, or a name ending in '-' plus it) runs in a fresh "
+        "python3 kernel with only the student's answer cells put in, so checks, hidden tests and "
+        "points are the instructor's; changes a submission makes to bpkit, numpy or the kernel are "
+        "undone before each check, and a submission that writes into the bpkit package gets no "
+        "points. Prints points, status and diagnosis per exercise; a folder's results also go to "
+        "a CSV (one row per exercise). Exit 0 only if every exercise passed. See bpkit/grading.py.",
     )
     grade.add_argument("path", metavar="PATH", help="a notebook, or a folder of notebooks")
     grade.add_argument(
@@ -143,6 +163,27 @@ def build_parser():
         "--csv",
         metavar="FILE",
         help="write one row per exercise to FILE (default for a folder: PATH/grades.csv)",
+    )
+    grade.add_argument(
+        "--solutions",
+        metavar="DIR",
+        help="the instructor's notebooks: a folder, or one notebook for every submission "
+        "(default: ./solutions, else the solutions/ of the checkout bpkit is installed from)",
+    )
+    grade.add_argument(
+        "--as-submitted",
+        action="store_true",
+        help="run the notebook as it stands, its own checks included (a self-check without the "
+        "instructor's copy; NOT tamper-proof)",
+    )
+    grade.add_argument(
+        "-j",
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="grade N notebooks of a folder at a time, each in its own process "
+        "(default: the number of cores); the CSV is the same whatever N is",
     )
     grade.set_defaults(run=_grade)
 

@@ -1,15 +1,52 @@
-"""Grade a student notebook: ``python -m bpkit grade PATH.ipynb``.
+"""Grade student notebooks against the instructor's: ``python -m bpkit grade PATH``.
 
-The notebook runs top to bottom in a fresh ``python3`` kernel whose working
-directory is a throwaway folder holding a copy of the notebook, with errors allowed (a broken exercise
-must not hide the next one), a time limit per cell and one for the whole
-notebook. Each graded check cell (nbgrader ``"grade": true``, see
-bpkit/exercises.py) is one exercise, named by its grade_id without
-``_check``; its answer cell is the solution cell ``<exercise>_answer`` (or
-the nearest solution cell above it). Status, first match wins:
+What runs is the instructor's notebook, not the student's. The grader finds
+the instructor's copy of the exercise in the solutions folder (``--solutions``,
+default ``./solutions``, else the ``solutions/`` of the checkout bpkit was
+installed from) by file name: ``03_x.ipynb`` or ``alice-03_x.ipynb`` (any name
+ending in ``_``, ``-``, ``.`` or a space plus the solution's name); a single
+notebook may also be named as the instructor's copy for every submission. It
+then builds a fresh notebook from the instructor's cells, with only the
+student's ANSWER cells substituted in (nbgrader solution cells, matched by
+grade_id, else by cell id; a missing one is the stub): check cells, hidden
+tests, points and grade_ids all come from the instructor, never from the
+student's file. ``--as-submitted`` grades a notebook as it stands (a
+self-check when there is no instructor copy; not tamper-proof).
+
+The notebook runs top to bottom in a fresh ``python3`` kernel, with errors
+allowed (a broken exercise must not hide the next one), a time limit per cell
+and one for the whole notebook. The kernel's working directory is a throwaway
+folder two levels deep (relative writes, ``../`` included, stay in it), its
+IPython profile, matplotlib cache and connection file live there too, and
+env ``BPKIT_GRADING=1`` tells bpkit.check never to print a formula. bpkit is
+imported from a private copy of the installed package, and an audit hook in
+the kernel refuses to write into the copy or the installed package (open for
+writing, rename, remove, ...). A notebook that tries, or that changes the copy
+by other means (the copy is hashed before and after), gets no points, and the
+report says which files. ``grade`` also hashes the installed package before
+and after a whole run and warns if it changed.
+
+Inside the kernel a guard (its own module, not the notebook's namespace)
+records, before any notebook cell runs, the functions of bpkit, numpy, the
+standard modules the checkers use, the builtins, the import machinery and
+IPython's hooks (input and AST transformers, event callbacks, custom exception
+handlers, the shell's and kernel's methods). Before each check cell it puts
+back whatever the notebook changed (a replaced ``bpkit.check.linear_backward``,
+a patched ``numpy.allclose``, a transformer that blanks cells, a name
+``check`` or ``abs`` of the student's own), deletes bpkit.check from
+``sys.modules`` and imports it afresh from the private copy, and re-runs the
+instructor's import lines (``from bpkit import check``, ...). Right after the
+check it compares that state again: a change made while the check ran (by
+code inside the student's function) costs the exercise its points. What the
+guard undid is listed as a note. The guard's start and its replies carry a
+random token: a check whose guard did not answer earns nothing.
+
+Status of an exercise, first match wins:
 
 - timed out: the answer or check cell hit the time limit (or was never run
   because the notebook's limit was used up);
+- tampered: the check's code or the grader's guard was interfered with, or
+  the notebook wrote into the bpkit package;
 - not attempted: NotImplementedError in the answer or check cell (the stub);
 - error: the answer cell raised, or the check cell raised something that is
   not an AssertionError (a TypeError from a wrong signature, say);
@@ -17,23 +54,27 @@ the nearest solution cell above it). Status, first match wins:
   the diagnosis is the first line of its message;
 - passed: both cells ran cleanly; the exercise earns its points.
 
-Grading a class: ``grade DIR`` grades every ``*.ipynb`` in DIR and writes
-one CSV row per exercise (``DIR/grades.csv`` unless ``--csv`` names another
-file). Each submission runs in its own temporary copy, nested two folders
-deep, so files it writes with relative paths (``../x`` included) land in a
-tree that is deleted afterwards and the submissions are never touched; a
-cell's output beyond MAX_OUTPUT_BYTES is dropped with a note; a crash or a
-hang costs that notebook only. This is not a sandbox: code that writes to
-absolute paths still can, so grade untrusted work inside a container, as
-JupyterHub and nbgrader deployments do.
+Grading a class: ``grade DIR`` grades every ``*.ipynb`` in DIR (``-j N``
+notebooks at a time, each in its own process and kernel; default: one per
+core) and writes one CSV row per exercise, in file-name order whatever N is
+(``DIR/grades.csv`` unless ``--csv`` names another file). A cell's output
+beyond MAX_OUTPUT_BYTES is dropped with a note; a crash or a hang costs that
+notebook only.
 
-NB (nbgrader): ``nbgrader autograde`` puts the hidden tests back before it
-runs a submission; this command runs the notebook as the student has it.
+Limits: the guard works inside the student's process, so a submission written
+against this grader's own source (finding the guard's state through the
+garbage collector, say) could still defeat it, and code can still write to
+absolute paths outside the package. Grade untrusted work inside a container,
+as JupyterHub and nbgrader deployments do.
 """
 
+import ast
 import csv
+import hashlib
 import json
 import logging
+import os
+import secrets
 import shutil
 import subprocess
 import tempfile
@@ -47,24 +88,456 @@ __all__ = [
     "csv_rows",
     "write_csv",
     "GradingError",
+    "find_instructor_notebook",
     "format_report",
     "grade_notebook",
     "grade_path",
+    "grading_notebook",
     "read_notebook",
 ]
 
-STATUSES = ("passed", "failed", "not attempted", "error", "timed out")
+STATUSES = ("passed", "failed", "not attempted", "error", "timed out", "tampered")
 MAX_OUTPUT_BYTES = 1_000_000  # per cell: enough for any honest answer, far below a memory problem
 CSV_COLUMNS = ("notebook", "exercise", "points", "possible", "status", "diagnosis")
+_SEPARATORS = ("_", "-", ".", " ")
 
-# Run in the kernel right after a graded cell fails: is the exception an AssertionError?
-# (The error output carries only the class name, and checkers raise subclasses of it.)
-_PROBE = (
-    "import builtins as __bpkit_b, sys as __bpkit_s\n"
-    "print('__bpkit_assertion__' if isinstance(getattr(__bpkit_s, 'last_value', None), "
-    "__bpkit_b.AssertionError) else '__bpkit_other__')\n"
-    "del __bpkit_b, __bpkit_s"
+# The guard that runs inside the grading kernel (see the module docstring), as source: the
+# kernel compiles it into a module of its own before any cell of the notebook runs.
+_GUARD = r'''
+# Runs inside the grading kernel, in a module of its own (never in the notebook's namespace).
+# install() is called once, before any notebook cell; before(nonce, imports) before each check
+# cell; after(nonce) right after it. Each prints one line starting with the nonce.
+import builtins as _builtins
+import importlib as _importlib
+import os as _os
+import sys as _sys
+import types as _types
+
+_FunctionType, _ModuleType = _types.FunctionType, _types.ModuleType
+_MISSING = object()
+# Top-level modules whose functions the checkers (and hidden tests) rely on.
+PROTECTED = (
+    "bpkit", "numpy", "math", "cmath", "builtins", "functools", "operator", "itertools",
+    "numbers", "copy", "collections", "contextlib", "traceback", "inspect", "signal",
+    "threading", "time", "ctypes", "re", "textwrap", "importlib", "random", "os", "types",
+    "warnings", "json", "io", "abc", "enum", "dataclasses", "typing", "weakref", "statistics",
 )
+_DATA_TYPES = (int, float, complex, bool, str, bytes)
+_state = {}
+_IGNORED = ("_", "__", "___", "input", "raw_input", "getpass")  # ipykernel sets these per cell
+
+
+def _top(name):
+    return name.partition(".")[0]
+
+
+def _is_check(name):
+    return name == "bpkit.check" or name.startswith("bpkit.check.")
+
+
+def _watched(value, data):
+    if isinstance(value, (_ModuleType, type)) or callable(value):
+        return True
+    if isinstance(value, (staticmethod, classmethod, property)):
+        return True
+    return data and type(value) in _DATA_TYPES
+
+
+def _code_of(value, codes):
+    funcs = [value]
+    if isinstance(value, (staticmethod, classmethod)):
+        funcs = [value.__func__]
+    elif isinstance(value, property):
+        funcs = [value.fget, value.fset, value.fdel]
+    elif not isinstance(value, (_ModuleType, type)):
+        try:
+            impl = object.__getattribute__(value, "_implementation")
+        except Exception:
+            impl = None
+        funcs.append(impl)
+    for f in funcs:
+        if isinstance(f, _FunctionType):
+            codes[id(f)] = (f, f.__code__, f.__defaults__, f.__kwdefaults__)
+
+
+def _snap_class(cls, codes, delete_added):
+    entries = {k: v for k, v in vars(cls).items() if _watched(v, False)}
+    for v in entries.values():
+        _code_of(v, codes)
+    return (cls, entries, delete_added)
+
+
+def _snap_modules(names):
+    mods, codes, classes = {}, {}, {}
+    for name in names:
+        mod = _sys.modules.get(name)
+        if not isinstance(mod, _ModuleType):
+            continue
+        d = vars(mod)
+        ours, check = _top(name) == "bpkit", _is_check(name)
+        entries = {k: v for k, v in d.items() if _watched(v, not ours)}
+        path = d.get("__path__")
+        mods[name] = (mod, entries, list(path) if isinstance(path, list) else None)
+        for v in entries.values():
+            _code_of(v, codes)
+            if check and isinstance(v, type) and getattr(v, "__module__", "") == name:
+                classes[id(v)] = _snap_class(v, codes, False)
+    return mods, codes, classes
+
+
+def _shell():
+    get = getattr(_builtins, "get_ipython", None)
+    return get() if get is not None else None
+
+
+_SHELL_ATTRS = (
+    "input_transformer_manager", "events", "display_pub", "displayhook", "compile",
+    "InteractiveTB", "SyntaxTB", "custom_exceptions", "CustomTB", "kernel", "user_ns",
+    "user_global_ns", "input_transformers_post", "ast_transformers",
+)
+_SYS_ATTRS = ("displayhook", "breakpointhook", "stdout", "stderr", "stdin")
+
+
+def _snap_ipython():
+    shell = _shell()
+    if shell is None:
+        return None
+    tm = shell.input_transformer_manager
+    lists = [(shell, "input_transformers_post"), (shell, "ast_transformers"),
+             (tm, "cleanup_transforms"), (tm, "line_transforms"), (tm, "token_transformers")]
+    lists = [(obj, name, list(getattr(obj, name))) for obj, name in lists]
+    events = {k: list(v) for k, v in shell.events.callbacks.items()}
+    attrs = {k: getattr(shell, k, _MISSING) for k in _SHELL_ATTRS}
+    codes = {}
+    classes = {}
+    objects = [shell, getattr(shell, "kernel", None), tm, shell.compile]
+    for obj in objects:
+        if obj is None:
+            continue
+        for cls in type(obj).__mro__:
+            if cls is object or cls.__module__ == "builtins":
+                continue
+            classes[id(cls)] = _snap_class(cls, codes, True)
+    instances = []
+    for obj in objects:
+        if obj is None:
+            continue
+        d = getattr(obj, "__dict__", {})
+        instances.append((obj, {k: v for k, v in d.items() if callable(v)}, set(d)))
+    return {"shell": shell, "lists": lists, "events": events, "attrs": attrs,
+            "codes": codes, "classes": classes, "instances": instances}
+
+
+_WRITE_FLAGS = _os.O_WRONLY | _os.O_RDWR | _os.O_APPEND | _os.O_CREAT | _os.O_TRUNC
+_PATH_EVENTS = frozenset((
+    "os.remove", "os.rename", "os.rmdir", "os.mkdir", "os.symlink", "os.link", "os.truncate",
+    "os.chmod", "os.chown", "os.utime", "os.chflags", "os.setxattr", "os.removexattr",
+    "shutil.copyfile", "shutil.copymode", "shutil.copystat", "shutil.copytree", "shutil.rmtree",
+    "shutil.move", "shutil.chown",
+))
+
+
+def _protect(dirs):
+    """An audit hook (it cannot be removed) that refuses writes into ``dirs`` and records them."""
+    realpath, fsdecode, sep, PathLike = _os.path.realpath, _os.fsdecode, _os.sep, _os.PathLike
+    dirs = tuple(realpath(d) for d in dirs)
+    attempts = _state["attempts"]
+    busy = []
+
+    def inside(path):
+        if not isinstance(path, (str, bytes, PathLike)):
+            return False
+        try:
+            where = realpath(fsdecode(path))
+        except Exception:
+            return False
+        return any(where == d or where.startswith(d + sep) for d in dirs)
+
+    def hook(event, args):
+        if busy or not (event == "open" or event in _PATH_EVENTS):
+            return
+        if event == "open":
+            path, mode, flags = (tuple(args) + (None, None, None))[:3]
+            writing = (isinstance(flags, int) and flags & _WRITE_FLAGS) or (
+                isinstance(mode, str) and any(c in mode for c in "wax+")
+            )
+            targets = [path] if writing else []
+        else:
+            targets = list(args)
+        if not targets:
+            return
+        busy.append(1)
+        try:
+            hits = [t for t in targets if inside(t)]
+        finally:
+            busy.pop()
+        if hits:
+            hit = hits[0] if isinstance(hits[0], int) else fsdecode(hits[0])
+            attempts.append(f"{event} {hit}")
+            raise PermissionError(f"bpkit grade: the bpkit package is read-only ({event})")
+
+    _sys.addaudithook(hook)
+
+
+def install(nonce, pristine, protect=()):
+    """Remember the untouched state; called before any notebook cell runs."""
+    _state["attempts"] = []
+    _protect([pristine, *protect])
+    import bpkit
+    import bpkit.check
+    for name in ("bpkit.optim", "bpkit.nn", "bpkit.nn.init", "bpkit.functional", "bpkit.data",
+                 "bpkit.graph", "bpkit.gradcheck", "bpkit.checkpoint", "bpkit.surfaces"):
+        try:
+            _importlib.import_module(name)
+        except Exception:
+            pass
+    names = [
+        n for n in list(_sys.modules)
+        if _top(n) in PROTECTED and not _is_check(n) and n != "builtins"
+    ]
+    mods, codes, classes = _snap_modules(names)
+    _state.update(
+        pristine=pristine, mods=mods, codes=codes, classes=classes,
+        check_names=sorted(n for n in _sys.modules if _is_check(n)),
+        fresh=_snap_modules(sorted(n for n in _sys.modules if _is_check(n))),
+        ipython=_snap_ipython(),
+        sys_lists={
+            k: (getattr(_sys, k), list(getattr(_sys, k)))
+            for k in ("meta_path", "path_hooks", "path")
+        },
+        sys_attrs={k: getattr(_sys, k) for k in _SYS_ATTRS},
+        builtins=dict(vars(_builtins)),
+    )
+    shell = _shell()
+    _state["ns"] = dict(shell.user_ns) if shell is not None else {}
+    print(nonce, "installed", repr((bpkit.check.__file__,)))
+
+
+def _restore_lists(saved, changed, label):
+    for obj, name, content in saved:
+        current = getattr(obj, name, _MISSING)
+        if not isinstance(current, list):
+            setattr(obj, name, list(content))
+            changed.append(f"{label}.{name}")
+        elif current != content:
+            current[:] = content
+            changed.append(f"{label}.{name}")
+
+
+def _restore_classes(classes, changed):
+    for cls, entries, delete_added in classes.values():
+        d = vars(cls)
+        for k, v in entries.items():
+            if d.get(k, _MISSING) is not v:
+                setattr(cls, k, v)
+                changed.append(f"{cls.__qualname__}.{k}")
+        if delete_added:
+            for k in [k for k, v in d.items() if k not in entries and _watched(v, False)]:
+                delattr(cls, k)
+                changed.append(f"{cls.__qualname__}.{k}")
+
+
+def _restore_codes(codes, changed):
+    for f, code, defaults, kwdefaults in codes.values():
+        now = (f.__code__, f.__defaults__, f.__kwdefaults__)
+        if any(a is not b for a, b in zip(now, (code, defaults, kwdefaults))):
+            f.__code__, f.__defaults__, f.__kwdefaults__ = code, defaults, kwdefaults
+            changed.append(getattr(f, "__module__", "?") + "." + f.__qualname__)
+
+
+def _restore_ipython(changed):
+    ip = _state["ipython"]
+    if ip is None:
+        return
+    shell = ip["shell"]
+    _restore_classes(ip["classes"], changed)
+    _restore_codes(ip["codes"], changed)
+    for obj, methods, keys in ip["instances"]:
+        d = obj.__dict__
+        for k, v in methods.items():
+            if d.get(k, _MISSING) is not v:
+                d[k] = v
+                changed.append(f"{type(obj).__name__}.{k}")
+        for k in [k for k in d if k not in keys and callable(d[k]) and hasattr(type(obj), k)]:
+            del d[k]
+            changed.append(f"{type(obj).__name__}.{k}")
+    for k, v in ip["attrs"].items():
+        if v is not _MISSING and getattr(shell, k, _MISSING) is not v:
+            setattr(shell, k, v)
+            changed.append(f"shell.{k}")
+    _restore_lists(ip["lists"], changed, "shell")
+    callbacks = shell.events.callbacks
+    for k, content in ip["events"].items():
+        if not isinstance(callbacks.get(k), list):
+            callbacks[k] = list(content)
+            changed.append(f"shell.events.{k}")
+        elif callbacks[k] != content:
+            callbacks[k][:] = content
+            changed.append(f"shell.events.{k}")
+
+
+def _restore_modules(changed):
+    for name, (mod, entries, path) in _state["mods"].items():
+        if _sys.modules.get(name) is not mod:
+            _sys.modules[name] = mod
+            changed.append(f"sys.modules[{name!r}]")
+        d = vars(mod)
+        ours = _top(name) == "bpkit"
+        for k, v in entries.items():
+            if name == "bpkit" and k == "check":
+                continue
+            if d.get(k, _MISSING) is not v:
+                d[k] = v
+                changed.append(f"{name}.{k}")
+        if ours:
+            for k in [k for k, v in d.items() if k not in entries and _watched(v, False)]:
+                value = d.pop(k)
+                if not (isinstance(value, _ModuleType) and value.__name__ == f"{name}.{k}"):
+                    changed.append(f"{name}.{k}")
+        if path is not None and d.get("__path__") != path:
+            d["__path__"] = list(path)
+            changed.append(f"{name}.__path__")
+    # bpkit modules first imported after the start: forget them, so they load fresh if used.
+    late = [n for n in _sys.modules if _top(n) == "bpkit" and n not in _state["mods"]]
+    for name in [n for n in late if not _is_check(n)]:
+        del _sys.modules[name]
+
+
+def before(nonce, imports):
+    """Undo what the notebook changed, load bpkit.check afresh, rebind the instructor's imports."""
+    changed = []
+    saved_builtins = _state["builtins"]
+    d = vars(_builtins)
+    for k, v in saved_builtins.items():
+        if k not in _IGNORED and d.get(k, _MISSING) is not v:
+            d[k] = v
+            changed.append(f"builtins.{k}")
+    _sys.settrace(None)
+    _sys.setprofile(None)
+    for k, (original, content) in _state["sys_lists"].items():
+        if getattr(_sys, k) is not original:
+            setattr(_sys, k, original)
+            changed.append(f"sys.{k}")
+        if list(original) != content:
+            original[:] = content
+            if k != "path":  # ipykernel and imports may legitimately add paths
+                changed.append(f"sys.{k}")
+    _sys.path_importer_cache.clear()
+    for k, v in _state["sys_attrs"].items():
+        if getattr(_sys, k) is not v:
+            setattr(_sys, k, v)
+            changed.append(f"sys.{k}")
+    _restore_ipython(changed)
+    _restore_modules(changed)
+    _restore_classes(_state["classes"], changed)
+    _restore_codes(_state["codes"], changed)
+    changed.extend(_check_changes())
+    if _os.environ.get("BPKIT_GRADING") != "1":
+        _os.environ["BPKIT_GRADING"] = "1"
+        changed.append("os.environ['BPKIT_GRADING']")
+    for name in [n for n in _sys.modules if _is_check(n)]:
+        del _sys.modules[name]
+    vars(_sys.modules["bpkit"]).pop("check", None)
+    _importlib.invalidate_caches()
+    for name in _state["check_names"]:
+        _importlib.import_module(name)
+    fresh = _snap_modules(_state["check_names"])
+    _state["fresh"] = fresh
+    outside = [n for n in _state["check_names"]
+               if not str(getattr(_sys.modules[n], "__file__", "")).startswith(_state["pristine"])]
+    shell = _shell()
+    ns = shell.user_ns if shell is not None else {}
+    if ns.get("__builtins__", _builtins) is not _builtins:
+        ns["__builtins__"] = _builtins
+        changed.append("__builtins__")
+    initial = _state["ns"]
+    for k in [k for k in ns if k in saved_builtins and not k.startswith("_")]:
+        if k not in initial:
+            del ns[k]
+            changed.append(f"{k} (a name that shadowed a builtin)")
+        elif ns[k] is not initial[k]:
+            ns[k] = initial[k]
+            changed.append(f"{k} (a name that shadowed a builtin)")
+    if imports:
+        exec(compile(imports, "<bpkit grader: the instructor's imports>", "exec"), ns)
+    seen = []
+    for item in changed:
+        if item not in seen:
+            seen.append(item)
+    print(nonce, "ready", repr((seen, outside, list(_state["attempts"]))))
+
+
+def _check_changes():
+    """What changed in bpkit.check since it was last loaded."""
+    found = []
+    mods, codes, classes = _state["fresh"]
+    for name, (mod, entries, path) in mods.items():
+        if _sys.modules.get(name) is not mod:
+            found.append(f"sys.modules[{name!r}]")
+        d = vars(mod)
+        for k, v in entries.items():
+            if d.get(k, _MISSING) is not v:
+                found.append(f"{name}.{k}")
+    for f, code, defaults, kwdefaults in codes.values():
+        if f.__code__ is not code:
+            found.append(f"{getattr(f, '__module__', '?')}.{f.__qualname__}")
+    for cls, entries, _ in classes.values():
+        d = vars(cls)
+        for k, v in entries.items():
+            if d.get(k, _MISSING) is not v:
+                found.append(f"{cls.__qualname__}.{k}")
+    return found
+
+
+def _differences():
+    found = _check_changes()
+    for name, (mod, entries, path) in _state["mods"].items():
+        d = vars(mod)
+        for k, v in entries.items():
+            if (isinstance(v, (_ModuleType, type)) or callable(v)) and d.get(k, _MISSING) is not v:
+                if not (name == "bpkit" and k == "check"):
+                    found.append(f"{name}.{k}")
+    for f, code, defaults, kwdefaults in _state["codes"].values():
+        if f.__code__ is not code:
+            found.append(f"{getattr(f, '__module__', '?')}.{f.__qualname__}")
+    d = vars(_builtins)
+    for k, v in _state["builtins"].items():
+        if callable(v) and k not in _IGNORED and d.get(k, _MISSING) is not v:
+            found.append(f"builtins.{k}")
+    ip = _state["ipython"]
+    if ip is not None:
+        shell = ip["shell"]
+        for obj, name, content in ip["lists"]:
+            if getattr(obj, name, _MISSING) != content:
+                found.append(f"shell.{name}")
+        for k, content in ip["events"].items():
+            if shell.events.callbacks.get(k) != content:
+                found.append(f"shell.events.{k}")
+        for k, v in ip["attrs"].items():
+            if v is not _MISSING and getattr(shell, k, _MISSING) is not v:
+                found.append(f"shell.{k}")
+        for obj, methods, keys in ip["instances"]:
+            for k in obj.__dict__:
+                if k not in keys and callable(obj.__dict__[k]) and hasattr(type(obj), k):
+                    found.append(f"{type(obj).__name__}.{k}")
+        for f, code, defaults, kwdefaults in ip["codes"].values():
+            if f.__code__ is not code:
+                found.append(f"{getattr(f, '__module__', '?')}.{f.__qualname__}")
+    if _sys.gettrace() is not None or _sys.getprofile() is not None:
+        found.append("sys.settrace/setprofile")
+    return found
+
+
+def after(nonce):
+    """Did the check cell raise an AssertionError; did anything change while it ran?"""
+    last = getattr(_sys, "last_value", None)
+    assertion = isinstance(last, AssertionError)
+    found = []
+    for item in _differences():
+        if item not in found:
+            found.append(item)
+    print(nonce, "done", repr((assertion, found[:5], list(_state["attempts"]))))
+'''
 
 
 class GradingError(Exception):
@@ -193,23 +666,232 @@ def _describe(error):
     return f"{ename}: {first}" if first else ename
 
 
-def _run(nb, folder, timeout, total_timeout, kernel_name):
-    """Execute ``nb`` in place; return what happened by cell index.
 
-    (timed_out: cells stopped at their limit, assertions: graded cells that raised an
-    AssertionError, unrun: index -> why it never ran, limits: index -> its time limit in s)"""
+
+# --- the instructor's notebook, with the student's answers ---------------------------------
+
+
+def default_solutions_dir():
+    """``./solutions`` if it exists, else the solutions/ of bpkit's checkout (or None)."""
+    here = Path.cwd() / "solutions"
+    if here.is_dir():
+        return here
+    import bpkit
+
+    checkout = Path(bpkit.__file__).resolve().parents[1] / "solutions"
+    return checkout if checkout.is_dir() else None
+
+
+def find_instructor_notebook(path, solutions):
+    """The instructor's notebook for the submission at ``path``; GradingError if there is none.
+
+    ``solutions`` is a notebook (used for every submission) or a folder: there the
+    notebook with the same file name, else the longest name that ends the submission's
+    name after a separator (``alice-03_x.ipynb`` -> ``03_x.ipynb``).
+    """
+    path = Path(path)
+    if solutions is None:
+        raise GradingError(
+            f"no solutions folder to grade {path.name} against: pass --solutions DIR (the "
+            "instructor's notebooks), or --as-submitted to run the notebook as it stands"
+        )
+    solutions = Path(solutions)
+    if solutions.is_file():
+        return solutions
+    if not solutions.is_dir():
+        raise GradingError(f"no such solutions folder or notebook: {solutions}")
+    if (solutions / path.name).is_file():
+        return solutions / path.name
+    matches = [
+        s
+        for s in solutions.glob("*.ipynb")
+        if any(path.name.endswith(sep + s.name) for sep in _SEPARATORS)
+    ]
+    if not matches:
+        raise GradingError(
+            f"no instructor notebook for {path.name} in {solutions}: name the submission like "
+            "the exercise notebook (or ending in '-' plus its name), pass --solutions, or "
+            "--as-submitted to run it as it stands"
+        )
+    return max(matches, key=lambda s: len(s.name))
+
+
+def _answer_cells(student):
+    """grade_id -> source and cell id -> source of the student's code answer cells."""
+    by_grade_id, by_id = {}, {}
+    for cell in student.cells:
+        if cell.cell_type != "code":
+            continue
+        meta = _nbgrader(cell)
+        grade_id = meta.get("grade_id")
+        if isinstance(grade_id, str) and meta.get("solution"):
+            by_grade_id.setdefault(grade_id, cell.source)
+        if isinstance(cell.get("id"), str):
+            by_id.setdefault(cell.id, cell.source)
+    return by_grade_id, by_id
+
+
+def grading_notebook(instructor, student):
+    """The notebook to run: ``instructor``'s cells with ``student``'s sources in the answer cells.
+
+    Returns (notebook, answers): ``answers`` maps each answer cell's index to how its
+    source was found ("grade_id", "cell id" or "missing": the stub, graded as not attempted).
+    Nothing but the sources of the student's answer cells is taken from ``student``.
+    """
+    import copy
+
+    from bpkit.exercises import student_notebook
+
+    stubs = student_notebook(instructor)
+    by_grade_id, by_id = _answer_cells(student)
+    nb = copy.deepcopy(instructor)
+    answers = {}
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+        meta = _nbgrader(cell)
+        if cell.cell_type != "code" or not meta.get("solution"):
+            continue
+        grade_id = meta.get("grade_id")
+        if grade_id in by_grade_id:
+            cell.source, answers[i] = by_grade_id[grade_id], "grade_id"
+        elif isinstance(cell.get("id"), str) and cell.id in by_id:
+            cell.source, answers[i] = by_id[cell.id], "cell id"
+        else:
+            cell.source, answers[i] = stubs.cells[i].source, "missing"
+    nb.metadata.pop("widgets", None)
+    return nb, answers
+
+
+def _imports(source):
+    """The top-level import statements of a cell's source (magics and shell lines dropped)."""
+    lines = [
+        "" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines()
+    ]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return []
+    kinds = (ast.Import, ast.ImportFrom)
+    return [ast.unparse(node) for node in tree.body if isinstance(node, kinds)]
+
+
+# --- the package the kernel imports ----------------------------------------------------------
+
+
+def _manifest(root, skip_cache):
+    """relative path -> sha256 of every file under ``root`` (``__pycache__`` skipped if asked)."""
+    found = {}
+    for p in sorted(Path(root).rglob("*")):
+        if skip_cache and "__pycache__" in p.parts:
+            continue
+        if p.is_file() and not p.is_symlink():
+            found[p.relative_to(root).as_posix()] = hashlib.sha256(p.read_bytes()).hexdigest()
+        elif p.is_symlink():
+            found[p.relative_to(root).as_posix()] = "symlink:" + os.readlink(p)
+    return found
+
+
+def _changed(before, after):
+    return sorted(k for k in set(before) | set(after) if before.get(k) != after.get(k))
+
+
+def _installed_package():
+    import bpkit
+
+    return Path(bpkit.__file__).resolve().parent
+
+
+def _kernel_env(scratch, lib):
+    env = dict(os.environ)
+    env.pop("PYTHONSTARTUP", None)
+    env.update(
+        BPKIT_GRADING="1",
+        PYTHONPATH=os.pathsep.join([str(lib)] + [p for p in [env.get("PYTHONPATH")] if p]),
+        PYTHONDONTWRITEBYTECODE="1",
+        IPYTHONDIR=str(scratch / "ipython"),
+        MPLCONFIGDIR=str(scratch / "matplotlib"),
+        JUPYTER_RUNTIME_DIR=str(scratch / "runtime"),
+    )
+    env.setdefault("OPENBLAS_NUM_THREADS", "1")
+    env.setdefault("OMP_NUM_THREADS", "1")
+    # A font cache saves matplotlib seconds at its first import: copy it, never write to it.
+    home_cache = os.environ.get("MPLCONFIGDIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache"), "matplotlib"
+    )
+    (scratch / "matplotlib").mkdir()
+    for font_list in Path(home_cache).glob("fontlist-*.json") if Path(home_cache).is_dir() else []:
+        shutil.copyfile(font_list, scratch / "matplotlib" / font_list.name)
+    return env
+
+
+# --- running it ------------------------------------------------------------------------------
+
+
+def _prologue(nonce, pristine, protect):
+    return (
+        "def __bpkit_grader_start(source, nonce, pristine, protect):\n"
+        "    import builtins, sys, types\n"
+        "    guard = types.ModuleType('__bpkit_grading_guard__')\n"
+        "    guard.__dict__['__builtins__'] = dict(vars(builtins))\n"
+        "    exec(compile(source, '<bpkit grader guard>', 'exec'), guard.__dict__)\n"
+        "    sys.modules[guard.__name__] = guard\n"
+        "    guard.install(nonce, pristine, protect)\n"
+        f"__bpkit_grader_start({_GUARD!r}, {nonce!r}, {str(pristine)!r}, {protect!r})\n"
+        "del __bpkit_grader_start"
+    )
+
+
+def _reply(outputs, nonce, word):
+    """The guard's reply (a Python literal) after ``nonce word``, or None if it did not answer."""
+    text = "".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream")
+    for line in text.splitlines():
+        if line.startswith(f"{nonce} {word} "):
+            try:
+                return ast.literal_eval(line[len(nonce) + len(word) + 2 :])
+            except (ValueError, SyntaxError):
+                return None
+    return None
+
+
+def _run(
+    nb,
+    folder,
+    timeout,
+    total_timeout,
+    kernel_name,
+    env=None,
+    pristine=None,
+    imports=None,
+    protect=(),
+):
+    """Execute ``nb`` in place; return what happened by cell index (a dict of findings).
+
+    timed_out: cells stopped at their limit; assertions: graded cells that raised an
+    AssertionError; unrun: index -> why it never ran; limits: index -> its time limit in s;
+    guard: graded index -> None when the guard did not answer before or after the check,
+    else (what it undid before, what changed during the check). Without ``pristine`` no
+    guard runs (only for tests of the runner itself).
+    """
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import DeadKernelError
 
-    timed_out, assertions, unrun, limits = set(), set(), {}, {}
+    timed_out, assertions, unrun, limits, guard, attempts = set(), set(), {}, {}, {}, []
     output_bytes = {}  # cell index -> bytes of output seen so far
+    replies = {}  # cell index -> status of the kernel's execute_reply
+    imports = imports or {}
 
     class _GaveUp(Exception):
         pass
 
     class Client(NotebookClient):
         current = None
+
+        def create_kernel_manager(self):
+            km = super().create_kernel_manager()
+            km.connection_file = str(Path(folder).parent / "kernel.json")  # not ~/.local/share
+            return km
 
         async def _async_handle_timeout(self, timeout, cell=None):
             # Remember which cell ran out of time; interrupt it once, and if the code
@@ -218,6 +900,11 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
                 raise _GaveUp()
             timed_out.add(self.current)
             return await super()._async_handle_timeout(timeout, cell)
+
+        async def _check_raise_for_error(self, cell, cell_index, exec_reply):
+            if exec_reply is not None:
+                replies[cell_index] = exec_reply.get("content", {}).get("status")
+            return await super()._check_raise_for_error(cell, cell_index, exec_reply)
 
         def output(self, outs, msg, display_id, cell_index):
             # Keep the first MAX_OUTPUT_BYTES of a cell's output and say once that the rest
@@ -261,9 +948,32 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
         record_timing=False,
         resources={"metadata": {"path": str(folder)}},
     )
+
+    def hidden(source, store_as):
+        """Run ``source`` in the kernel as an extra cell (time limit of cell ``store_as``)."""
+        cell = nbformat.v4.new_code_cell(source)
+        nb.cells.append(cell)  # nbclient stores an executed cell at its index: give it a slot
+        try:
+            client.execute_cell(cell, len(nb.cells) - 1, store_history=False)
+        finally:
+            nb.cells.pop()
+        return cell.outputs
+
     graded = {i for i, cell in enumerate(nb.cells) if _nbgrader(cell).get("grade")}
-    # The kernel's own stderr (ipykernel's start-up warnings) is not the student's output.
-    with client.setup_kernel(stderr=subprocess.DEVNULL):
+    # ipykernel's start-up warnings are not the student's output
+    kernel_args = {"stderr": subprocess.DEVNULL}
+    if env is not None:
+        kernel_args["env"] = env
+    with client.setup_kernel(**kernel_args):
+        if pristine is not None:
+            nonce = secrets.token_hex(16)
+            limits[None] = max(timeout, 60.0)
+            where = _reply(hidden(_prologue(nonce, pristine, protect), None), nonce, "installed")
+            if not where or not str(where[0]).startswith(str(pristine)):
+                raise GradingError(
+                    "could not set up the grading kernel"
+                    + (f" (bpkit.check came from {where[0]})" if where else "")
+                )
         deadline = time.monotonic() + total_timeout  # kernel start-up is not the notebook's time
         stop = None
         for i, cell in enumerate(nb.cells):
@@ -277,7 +987,31 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
             client.current = i
             limits[i] = max(1.0, min(timeout, deadline - time.monotonic()))
             try:
+                if i in graded and pristine is not None:
+                    nonce = secrets.token_hex(16)
+                    call = (
+                        "__import__('sys').modules['__bpkit_grading_guard__']"
+                        f".before({nonce!r}, {imports.get(i, '')!r})"
+                    )
+                    undone = _reply(hidden(call, i), nonce, "ready")
+                    guard[i] = None
                 client.execute_cell(cell, i)
+                if i in graded and pristine is not None and undone is not None:
+                    nonce = secrets.token_hex(16)
+                    call = f"__import__('sys').modules['__bpkit_grading_guard__'].after({nonce!r})"
+                    done = _reply(hidden(call, i), nonce, "done")
+                    if done is not None:
+                        seen, outside, tried = undone
+                        odd = [f"{n} imported from outside the grader's copy" for n in outside]
+                        guard[i] = (seen, list(done[1]) + odd)
+                        attempts.extend(x for x in tried + done[2] if x not in attempts)
+                        if done[0]:
+                            assertions.add(i)
+                elif i in graded and pristine is None and _error(cell):
+                    outputs = hidden(_PROBE, i)
+                    text = "".join(o.get("text", "") for o in outputs if "text" in o)
+                    if "__bpkit_assertion__" in text:
+                        assertions.add(i)
             except DeadKernelError:
                 stop = "not run: the kernel died in an earlier cell"
                 cell.outputs.append(
@@ -292,28 +1026,66 @@ def _run(nb, folder, timeout, total_timeout, kernel_name):
             except _GaveUp:
                 stop = f"not run: cell {i + 1} ignored the interrupt after its time limit"
                 continue
-            if i in graded and _error(cell) and i not in timed_out:
-                # nbclient stores an executed cell at its index: give the probe its own slot.
-                probe = nbformat.v4.new_code_cell(_PROBE)
-                nb.cells.append(probe)
-                try:
-                    client.execute_cell(probe, len(nb.cells) - 1, store_history=False)
-                finally:
-                    nb.cells.pop()
-                text = "".join(
-                    o.get("text", "") for o in probe.outputs if o.output_type == "stream"
+            if replies.get(i) == "error" and not _error(cell) and i not in timed_out:
+                # The kernel said the cell failed but no error output came: someone hid it.
+                cell.outputs.append(
+                    nbformat.v4.new_output(
+                        "error",
+                        ename="HiddenError",
+                        evalue="the cell failed but its error was hidden",
+                        traceback=[],
+                    )
                 )
-                if "__bpkit_assertion__" in text:
-                    assertions.add(i)
         if stop is not None:
             for j in range(i + 1, len(nb.cells)):
                 if nb.cells[j].cell_type == "code":
                     unrun.setdefault(j, stop)
-    return timed_out, assertions, unrun, limits
+    return {
+        "timed_out": timed_out,
+        "assertions": assertions,
+        "unrun": unrun,
+        "limits": limits,
+        "guard": guard,
+        "attempts": attempts,
+    }
+
+
+# Run in the kernel right after a graded cell fails when no guard runs (tests of the runner).
+_PROBE = (
+    "import builtins as __bpkit_b, sys as __bpkit_s\n"
+    "print('__bpkit_assertion__' if isinstance(getattr(__bpkit_s, 'last_value', None), "
+    "__bpkit_b.AssertionError) else '__bpkit_other__')\n"
+    "del __bpkit_b, __bpkit_s"
+)
+
+
+def _solution_fragments(source):
+    """Pieces of an instructor's answer long enough to give it away (``x.T @ dout``, ...)."""
+    from bpkit.exercises import BEGIN_SOLUTION, END_SOLUTION
+
+    inside, found = False, []
+    for line in source.splitlines():
+        if BEGIN_SOLUTION in line:
+            inside = True
+        elif END_SOLUTION in line:
+            inside = False
+        elif inside:
+            text = line.split("#", 1)[0].strip().removeprefix("return ").strip()
+            pieces = [text] + [p.strip() for p in text.split(", ")]
+            pieces += [p.split("=", 1)[1].strip() for p in pieces if "=" in p and "==" not in p]
+            found.extend(p for p in pieces if len(p) >= 6 and any(c in p for c in "@*/+-(["))
+    return sorted(set(found), key=len, reverse=True)
+
+
+def _scrub(diagnosis, fragments):
+    """The diagnosis with any piece of the instructor's answer replaced by [hidden]."""
+    for piece in fragments:
+        diagnosis = diagnosis.replace(piece, "[hidden]")
+    return diagnosis
 
 
 def _judge(name, answer, check, points, nb, run, timeout, total_timeout):
-    timed_out, assertions, unrun, limits = run
+    timed_out, unrun, limits = run["timed_out"], run["unrun"], run["limits"]
     cells = [j for j in (answer, check) if j is not None]
     errors = {j: _error(nb.cells[j]) for j in cells}
     for j in cells:  # the answer cell first: what went wrong there explains the check cell
@@ -336,6 +1108,25 @@ def _judge(name, answer, check, points, nb, run, timeout, total_timeout):
         if j in unrun:
             status = "timed out" if "limit" in unrun[j] else "error"
             return ExerciseResult(name, 0.0, points, status, unrun[j])
+    if "guard" in run:
+        guard = run["guard"].get(check)
+        if guard is None:
+            return ExerciseResult(
+                name,
+                0.0,
+                points,
+                "tampered",
+                "the grader's guard did not answer around the check: the notebook interfered "
+                "with the kernel; no points",
+            )
+        if guard[1]:
+            return ExerciseResult(
+                name,
+                0.0,
+                points,
+                "tampered",
+                "changed while the check ran: " + ", ".join(guard[1]) + "; no points",
+            )
     for j in cells:
         if errors[j] and errors[j][0] == "NotImplementedError":
             return ExerciseResult(
@@ -346,7 +1137,7 @@ def _judge(name, answer, check, points, nb, run, timeout, total_timeout):
             name, 0.0, points, "error", "answer cell: " + _describe(errors[answer])
         )
     if errors[check]:
-        if check in assertions:
+        if check in run["assertions"]:
             diagnosis = _first_line(errors[check][1]) or errors[check][0]
             return ExerciseResult(name, 0.0, points, "failed", diagnosis)
         return ExerciseResult(name, 0.0, points, "error", _describe(errors[check]))
@@ -361,36 +1152,112 @@ def _judge(name, answer, check, points, nb, run, timeout, total_timeout):
     return ExerciseResult(name, points, points, "passed")
 
 
-def grade_notebook(path, timeout=60.0, total_timeout=600.0, kernel_name="python3"):
-    """Execute the notebook at ``path`` and grade each exercise; return a GradeReport.
+def grade_notebook(
+    path,
+    timeout=60.0,
+    total_timeout=600.0,
+    kernel_name="python3",
+    solutions=None,
+    as_submitted=False,
+):
+    """Grade the notebook at ``path`` against the instructor's copy; return a GradeReport.
 
-    Raises GradingError if ``path`` is not a readable notebook or has no graded cells.
+    ``solutions``: the instructor's notebook, or a folder of them (default: see
+    default_solutions_dir); ``as_submitted=True`` runs the notebook as it stands instead.
+    Raises GradingError if ``path`` is not a readable notebook, there is no instructor
+    notebook for it, or the instructor's notebook has no graded cells.
     """
+    from bpkit.exercises import ExerciseError
+
     path = Path(path)
-    nb = read_notebook(path)
-    exercises = _exercises(nb)
+    student = read_notebook(path)
+    if as_submitted:
+        instructor_path, instructor = path, student
+    else:
+        if solutions is None:
+            solutions = default_solutions_dir()
+        instructor_path = find_instructor_notebook(path, solutions)
+        instructor = read_notebook(instructor_path)
+    exercises = _exercises(instructor)
     if not exercises:
         raise GradingError(
-            f'{path} has no graded check cells (cells whose nbgrader metadata says "grade": true)'
+            f'{instructor_path} has no graded check cells (cells whose nbgrader metadata says "grade": true)'
         )
+    try:
+        nb, answers = grading_notebook(instructor, student)
+    except ExerciseError as exc:
+        raise GradingError(f"the instructor's notebook is broken: {exc}") from None
+    imports, seen = {}, []
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        if _nbgrader(cell).get("grade"):
+            imports[i] = "\n".join(seen)
+        if not _nbgrader(cell).get("solution"):
+            seen.extend(x for x in _imports(cell.source) if x not in seen)
+    installed = _installed_package()
+    notes = []
     with tempfile.TemporaryDirectory(prefix="bpkit-grade-") as scratch:
+        scratch = Path(scratch)
         # Two levels down, so that relative writes such as ../x stay inside the scratch tree.
-        folder = Path(scratch, "work", "submission")
+        folder = scratch / "work" / "submission"
         folder.mkdir(parents=True)
         shutil.copyfile(path, folder / path.name)  # for code that opens its own notebook
-        run = _run(nb, folder, timeout, total_timeout, kernel_name)
+        lib = scratch / "lib"
+        shutil.copytree(installed, lib / "bpkit", ignore=shutil.ignore_patterns("__pycache__"))
+        copied = _manifest(lib, skip_cache=False)
+        env = _kernel_env(scratch, lib)
+        run = _run(
+            nb,
+            folder,
+            timeout,
+            total_timeout,
+            kernel_name,
+            env,
+            pristine=lib / "bpkit",
+            imports=imports,
+            protect=[str(installed)],
+        )
+        wrote = _changed(copied, _manifest(lib, skip_cache=False))
     results = [
         _judge(name, answer, check, points, nb, run, timeout, total_timeout)
         for name, answer, check, points in exercises
     ]
+    for r, (_, answer, _, _) in zip(results, exercises):
+        if answer is not None and not as_submitted:  # never the answer, even if a checker shows it
+            r.diagnosis = _scrub(r.diagnosis, _solution_fragments(instructor.cells[answer].source))
+    why = None
+    if wrote:
+        why = "the notebook changed the bpkit package (" + ", ".join(wrote[:3]) + ")"
+    elif run["attempts"]:
+        tried = "; ".join(run["attempts"][:3])
+        why = f"the notebook tried to write into the bpkit package ({tried}), which was refused"
+    if why:
+        for r in results:
+            r.points, r.status, r.diagnosis = 0.0, "tampered", why + "; no points"
+        notes.append(f"no points: {why}")
     exercise_cells = {j for _, answer, check, _ in exercises for j in (answer, check)}
-    notes = []
+    names = {check: name for name, _, check, _ in exercises}
+    for check, (undone, _) in sorted((k, v) for k, v in run["guard"].items() if v and v[0]):
+        notes.append(
+            f"before the {names.get(check, '?')} check the grader undid the notebook's changes to "
+            + ", ".join(undone[:10])
+            + (f" and {len(undone) - 10} more" if len(undone) > 10 else "")
+        )
+    errors_noted = 0
     for i, cell in enumerate(nb.cells):
         error = _error(cell) if cell.cell_type == "code" else None
-        if error and i not in exercise_cells:
+        if error and i not in exercise_cells and errors_noted < 3:
             notes.append(f"cell {i + 1} (not an exercise) raised {_describe(error)}")
-            if len(notes) == 3:
-                break
+            errors_noted += 1
+    missing = [
+        _nbgrader(nb.cells[i]).get("grade_id") for i, how in answers.items() if how == "missing"
+    ]
+    if missing:
+        notes.append(
+            "answer cells not found in the submission (graded as not attempted): "
+            + ", ".join(map(str, missing))
+        )
     return GradeReport(str(path), results, notes)
 
 
@@ -450,19 +1317,63 @@ def write_csv(rows, csv_path):
         writer.writerows(rows)
 
 
-def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print, csv_path=None):
+def _grade_one(notebook, timeout, total_timeout, solutions, as_submitted):
+    """('report', GradeReport) or ('error', message): one notebook, for a worker process."""
+    try:
+        return "report", grade_notebook(
+            notebook,
+            timeout,
+            total_timeout,
+            solutions=solutions,
+            as_submitted=as_submitted,
+        )
+    except GradingError as exc:
+        return "error", str(exc)
+
+
+def _error_row(notebook, message):
+    return {
+        "notebook": Path(notebook).name,
+        "exercise": "",
+        "points": "0",
+        "possible": "",
+        "status": "error",
+        "diagnosis": message,
+    }
+
+
+def grade_path(
+    path,
+    timeout=60.0,
+    total_timeout=600.0,
+    print_fn=print,
+    csv_path=None,
+    solutions=None,
+    as_submitted=False,
+    jobs=1,
+):
     """Grade a notebook, or every ``*.ipynb`` directly in a folder; print the tables; return the exit code.
 
     0 when every exercise of every notebook passed, 1 otherwise. A missing
     path, or a single file that is not a notebook, raises GradingError; in a
-    folder, an unreadable notebook is reported, gets one CSV row with status
-    "error", and counts as a failure. A folder's results go to ``csv_path``
-    (default ``PATH/grades.csv``); a single notebook's only if ``csv_path`` is given.
+    folder, an unreadable notebook (or one with no instructor notebook) is
+    reported, gets one CSV row with status "error", and counts as a failure. A
+    folder's results go to ``csv_path`` (default ``PATH/grades.csv``); a single
+    notebook's only if ``csv_path`` is given. ``jobs`` notebooks are graded at a
+    time, each in a worker process of its own (None: os.cpu_count()); the
+    printout and the CSV are the same, in file-name order, whatever ``jobs`` is.
     """
     path = Path(path)
+    if solutions is None and not as_submitted:
+        solutions = default_solutions_dir()
     if not path.is_dir():
-        report = grade_notebook(path, timeout, total_timeout)
+        installed = _installed_package()
+        before = _manifest(installed, skip_cache=True)
+        report = grade_notebook(
+            path, timeout, total_timeout, solutions=solutions, as_submitted=as_submitted
+        )
         print_fn(format_report(report))
+        _warn_if_changed(installed, before, print_fn)
         if csv_path is not None:
             write_csv(csv_rows(report), csv_path)
         return 0 if report.passed else 1
@@ -470,29 +1381,56 @@ def grade_path(path, timeout=60.0, total_timeout=600.0, print_fn=print, csv_path
     if not notebooks:
         raise GradingError(f"{path} is a folder with no .ipynb notebooks in it")
     csv_path = Path(csv_path) if csv_path is not None else path / "grades.csv"
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(notebooks)))
+    args = (timeout, total_timeout, solutions, as_submitted)
+    if jobs == 1:
+        outcomes = (_grade_one(notebook, *args) for notebook in notebooks)
+        pool = None
+    else:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawn: a worker must not inherit the parent's zmq sockets or event loop
+        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
+        futures = [pool.submit(_grade_one, notebook, *args) for notebook in notebooks]
+
+        def results():
+            for future in futures:
+                try:
+                    yield future.result()
+                except Exception as exc:  # a worker that died (killed, out of memory)
+                    yield "error", f"the grading worker failed: {type(exc).__name__}: {exc}"
+
+        outcomes = results()
     code, rows = 0, []
-    for i, notebook in enumerate(notebooks):
-        if i:
-            print_fn("")
-        try:
-            report = grade_notebook(notebook, timeout, total_timeout)
-        except GradingError as exc:
-            print_fn(f"{notebook}\n  error: {exc}")
-            rows.append(
-                {
-                    "notebook": notebook.name,
-                    "exercise": "",
-                    "points": "0",
-                    "possible": "",
-                    "status": "error",
-                    "diagnosis": str(exc),
-                }
-            )
-            code = 1
-            continue
-        print_fn(format_report(report))
-        rows.extend(csv_rows(report))
-        code = code if report.passed else 1
+    installed = _installed_package()
+    before = _manifest(installed, skip_cache=True)
+    try:
+        for i, (notebook, (kind, value)) in enumerate(zip(notebooks, outcomes)):
+            if i:
+                print_fn("")
+            if kind == "error":
+                print_fn(f"{notebook}\n  error: {value}")
+                rows.append(_error_row(notebook, value))
+                code = 1
+                continue
+            print_fn(format_report(value))
+            rows.extend(csv_rows(value))
+            code = code if value.passed else 1
+    finally:
+        if pool is not None:
+            pool.shutdown(cancel_futures=True)
     write_csv(rows, csv_path)
     print_fn(f"\n{len(notebooks)} notebook(s) graded; one row per exercise in {csv_path}")
+    _warn_if_changed(installed, before, print_fn)
     return code
+
+
+def _warn_if_changed(installed, before, print_fn):
+    changed = _changed(before, _manifest(installed, skip_cache=True))
+    if changed:
+        print_fn(
+            f"warning: the installed bpkit package at {installed} changed while grading "
+            f"({', '.join(changed[:3])}): a submission or another program wrote to it; "
+            "restore it and grade again"
+        )

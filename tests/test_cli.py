@@ -29,7 +29,10 @@ def test_help_lists_the_three_commands():
     "command, options",
     [
         ("make-exercises", ["--check", "--solutions", "--exercises", "--prune"]),
-        ("grade", ["PATH", "--timeout", "--total-timeout"]),
+        (
+            "grade",
+            ["PATH", "--timeout", "--total-timeout", "--solutions", "--as-submitted", "--jobs"],
+        ),
         ("doctor", []),
     ],
 )
@@ -60,6 +63,15 @@ def test_version(capsys):
 def test_grade_defaults():
     args = build_parser().parse_args(["grade", "a.ipynb"])
     assert (args.timeout, args.total_timeout) == (60.0, 600.0)
+    assert (args.solutions, args.as_submitted, args.jobs) == (None, False, None)  # jobs: the cores
+    assert build_parser().parse_args(["grade", "d", "-j", "3"]).jobs == 3
+
+
+def test_jobs_must_be_a_positive_whole_number(capsys):
+    assert main(["grade", "d", "-j", "0"]) == 2
+    assert main(["grade", "d", "--jobs", "two"]) == 2
+    err = capsys.readouterr().err
+    assert "must be at least 1" in err and "expected a whole number" in err
 
 
 def test_console_script_points_at_main():
