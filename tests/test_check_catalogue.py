@@ -66,8 +66,7 @@ def _variants(cases):
             if not any(_twin(first, at, bugs) is bug for first, at in firsts):
                 firsts.append((bug, bugs.index(bug)))
     return [
-        (first.message[:60], [_twin(first, at, bugs) for _, bugs in cases])
-        for first, at in firsts
+        (first.message[:60], [_twin(first, at, bugs) for _, bugs in cases]) for first, at in firsts
     ]
 
 

@@ -85,7 +85,7 @@ def test_a_sign_wrong_exactly_where_an_input_is_negative():
 
 
 def test_an_inverted_mask():
-    right = lambda x, W: W * (x > 0)  # noqa: E731
+    right = lambda x, W: W * (x > 0)
     message = explain("out", _records(lambda x, W: W * (x < 0), right=right), weak=True)
     assert "mask is inverted" in message, message
 
@@ -117,8 +117,8 @@ def test_axes_mixed_up_in_three_dimensions():
 
 
 def test_the_formula_at_a_transformed_input():
-    right = lambda x, W: np.exp(0.3 * x) * W  # noqa: E731
-    bug = lambda x, W: np.exp(-0.3 * x) * W  # noqa: E731
+    right = lambda x, W: np.exp(0.3 * x) * W
+    bug = lambda x, W: np.exp(-0.3 * x) * W
     message = explain("out", _records(bug, right=right, reference=True))
     assert "with -x in place of x" in message, message
 

@@ -25,7 +25,13 @@ on that. Every checker's docstring gives the exact signature it expects.
 To add a checker, see ``bpkit/check/_core.py`` (``Exercise`` and ``Bug``).
 """
 
-from bpkit.check._core import ExerciseFailed, formulas, grading, reset_attempts, reveal
+from bpkit.check._core import (  # noqa: F401 (helpers beside the checkers, see below)
+    ExerciseFailed,
+    formulas,
+    grading,
+    reset_attempts,
+    reveal,
+)
 from bpkit.check.calculus import (
     derivative,
     dual_mul,
@@ -41,7 +47,7 @@ from bpkit.check.graphs import (
     value_mul_backward,
     value_tanh_backward,
 )
-from bpkit.check.questions import AnswerTypeError, answer
+from bpkit.check.questions import AnswerTypeError, answer  # noqa: F401
 from bpkit.check.landscapes import (
     classify_critical_point,
     filter_normalize,

@@ -640,7 +640,7 @@ def _comparable(got, want):
         if not isinstance(got, np.ndarray) or got.dtype != np.float64 or got.shape != want.shape:
             return None
         return got if np.all(np.isfinite(got)) else None
-    if isinstance(got, bool) or isinstance(got, (Value, Tensor)):
+    if isinstance(got, (bool, Value, Tensor)):
         return None
     if isinstance(got, np.ndarray) and got.ndim == 0 and got.dtype.kind in "fiu":
         got = got.item()
@@ -1046,9 +1046,9 @@ class Exercise:
             what = "all zeros" if got.flat[0] == 0 else f"every entry {got.flat[0]:g}"
             return f"{out} looks like a placeholder ({what})"
         for name, value in record["inputs"].items():
-            if isinstance(value, np.ndarray) and value.shape == got.shape and got.size > 1:
-                if np.array_equal(value, got):
-                    return f"{out} is the input {name} itself, unchanged"
+            same_shape = isinstance(value, np.ndarray) and value.shape == got.shape
+            if same_shape and got.size > 1 and np.array_equal(value, got):
+                return f"{out} is the input {name} itself, unchanged"
         return None
 
     def case(

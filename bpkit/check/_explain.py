@@ -116,6 +116,8 @@ def _scalars(record):
             continue
         if isinstance(v, (int, float, np.integer, np.floating)):
             named[name] = float(v)
+        elif isinstance(v, list) and v:
+            named[f"len({name})"] = float(len(v))
         elif isinstance(v, np.ndarray) and v.ndim >= 1 and v.dtype.kind in "fiu":
             for axis, n in enumerate(v.shape):
                 label = f"{name}.shape[{axis}]" if v.ndim > 1 else f"len({name})"
@@ -236,9 +238,6 @@ def _slot(out, records, tol):
 
 
 def _transpose(out, records, tol):
-    if not all(r.shape and len(r.shape) == 2 and r.shape[0] == r.shape[1] for r in records):
-        if not all(r.shape and len(r.shape) >= 2 for r in records):
-            return None
     predictions = []
     for r in records:
         if not r.shape or len(r.shape) < 2:
@@ -318,8 +317,7 @@ def _elementwise_factor(out, records, tol):
     )
     candidates = [(k, v) for k, v in arrays.items()]
     candidates += [
-        (k, [np.full(r.want.size, s) for r, s in zip(records, v)])
-        for k, v in scalar_inputs.items()
+        (k, [np.full(r.want.size, s) for r, s in zip(records, v)]) for k, v in scalar_inputs.items()
     ]
     for name, values in candidates:
         for power, text in ((1, "times"), (-1, "divided by")):
@@ -329,9 +327,8 @@ def _elementwise_factor(out, records, tol):
                 continue
             if _fits(records, predictions, tol) and _differs(records, predictions, tol):
                 what = "an extra factor" if power == 1 else "a factor is missing:"
-                return (
-                    f"{out} is the right answer {text} {name}, in every case: {what} {name}"
-                    + (" (multiply by it once, not twice)" if power == 1 else "")
+                return f"{out} is the right answer {text} {name}, in every case: {what} {name}" + (
+                    " (multiply by it once, not twice)" if power == 1 else ""
                 )
     return None
 
@@ -497,7 +494,7 @@ def _substituted(out, records, tol):
                 with np.errstate(all="ignore"):
                     value = r.reference(**(r.inputs | change))[out]
                 predictions.append(_numeric(value))
-            except Exception:  # a substitution the formula cannot take: not this one
+            except Exception:  # noqa: BLE001 (a substitution the formula cannot take)
                 predictions.append(None)
         if _fits(records, predictions, tol) and _differs(records, predictions, tol):
             if len(key) == 3:

@@ -43,9 +43,7 @@ class Question:
     right: shown after a right answer: why it is right.
     """
 
-    def __init__(
-        self, id, prompt, kind, expected, wrong, right, tol=0.0, rel=0.0, choices=None
-    ):
+    def __init__(self, id, prompt, kind, expected, wrong, right, tol=0.0, rel=0.0, choices=None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, not {kind!r}")
         if kind == "choice" and (not choices or expected not in choices):
