@@ -437,7 +437,7 @@ MSE_BUGS = [
     ("no 2", lambda a, b: (a - b) / a.size, ["forgot the factor 2"]),
     ("sum", lambda a, b: 2 * (a - b), ["15 times too large", "MEAN"]),
     ("divided by N", lambda a, b: 2 * (a - b) / len(a), ["divided by N = 5", "y_hat.size"]),
-    ("sign", lambda a, b: 2 * (b - a) / a.size, ["wrong sign", "2 (y - y_hat)"]),
+    ("sign", lambda a, b: 2 * (b - a) / a.size, ["dy_hat has the wrong sign in every case"]),
 ]
 
 

@@ -234,9 +234,6 @@ def sigmoid_backward(student_fn):
         bugs = _activation_bugs(
             "sigmoid", "s", dout, x, s, lambda u: u * (1 - u), "s * (1 - s)", argument
         )
-        bugs.append(
-            Bug("dx has the wrong sign: s * (1 - s) is never negative", dx=-dout * s * (1 - s))
-        )
         ex.case(dict(dout=dout, x=x), dout * s * (1 - s), bugs)
     ex.passed()
 
@@ -274,7 +271,6 @@ def tanh_backward(student_fn):
                 "derivative is 1 - t**2, the square of t = tanh(x) subtracted from 1",
                 dx=dout * (1 - t) ** 2,
             ),
-            Bug("dx has the wrong sign: 1 - t**2 is never negative", dx=-dout * (1 - t**2)),
         ]
         ex.case(dict(dout=dout, x=x), dout * (1 - t**2), bugs)
     ex.passed()
@@ -351,11 +347,6 @@ def softmax_cross_entropy_backward(student_fn):
                 dlogits=p / N,
             ),
             Bug("you forgot to subtract the one-hot labels and to divide by N", dlogits=p),
-            Bug(
-                "dlogits has the wrong sign: it is softmax minus one-hot, (p - onehot) / N, "
-                "not one-hot minus softmax",
-                dlogits=(onehot - p) / N,
-            ),
             Bug(
                 "softmax over the wrong axis: each ROW holds one example's C class scores, so "
                 "normalise along axis=1 (each row of probabilities sums to 1)",
@@ -442,11 +433,6 @@ def mse_backward(student_fn):
                 dy_hat=2 * diff / N,
             ),
             Bug("you forgot both the factor 2 and the 1/size of the mean", dy_hat=diff),
-            Bug(
-                "dy_hat has the wrong sign: the derivative of (y_hat - y)**2 w.r.t. y_hat is "
-                "2 (y_hat - y), not 2 (y - y_hat)",
-                dy_hat=-2 * diff / size,
-            ),
         ]
         ex.case(dict(y_hat=y_hat, y=y), 2 * diff / size, bugs)
     ex.passed()
@@ -596,11 +582,6 @@ def batchnorm_backward(student_fn):
                 f"dgamma has shape {dout.shape}: gamma scales every row, so its gradient is "
                 "summed over the batch: dgamma = (dout * xhat).sum(axis=0)",
                 dgamma=dout * xhat,
-            ),
-            Bug(
-                "dgamma and dbeta are swapped: return (dx, dgamma, dbeta)",
-                dgamma=dbeta,
-                dbeta=dgamma,
             ),
             Bug(
                 "you treated the batch mean and variance as constants: dx = dout * gamma / "
