@@ -403,15 +403,7 @@ def _restore_modules(changed):
         del _sys.modules[name]
 
 
-def before(nonce, imports):
-    """Undo what the notebook changed, load bpkit.check afresh, rebind the instructor's imports."""
-    changed = []
-    saved_builtins = _state["builtins"]
-    d = vars(_builtins)
-    for k, v in saved_builtins.items():
-        if k not in _IGNORED and d.get(k, _MISSING) is not v:
-            d[k] = v
-            changed.append(f"builtins.{k}")
+def _restore_sys(changed):
     _sys.settrace(None)
     _sys.setprofile(None)
     for k, (original, content) in _state["sys_lists"].items():
@@ -427,6 +419,18 @@ def before(nonce, imports):
         if getattr(_sys, k) is not v:
             setattr(_sys, k, v)
             changed.append(f"sys.{k}")
+
+
+def before(nonce, imports):
+    """Undo what the notebook changed, load bpkit.check afresh, rebind the instructor's imports."""
+    changed = _state.pop("pending", [])
+    saved_builtins = _state["builtins"]
+    d = vars(_builtins)
+    for k, v in saved_builtins.items():
+        if k not in _IGNORED and d.get(k, _MISSING) is not v:
+            d[k] = v
+            changed.append(f"builtins.{k}")
+    _restore_sys(changed)
     _restore_ipython(changed)
     _restore_modules(changed)
     _restore_classes(_state["classes"], changed)
@@ -465,6 +469,23 @@ def before(nonce, imports):
         if item not in seen:
             seen.append(item)
     print(nonce, "ready", repr((seen, outside, list(_state["attempts"]))))
+
+
+def trusted(nonce, when):
+    """Around an instructor's cell: clean IPython state before it, and what it sets up is kept.
+
+    (``%matplotlib inline`` registers an event callback; that is not the student's doing.)"""
+    if when == "start":
+        changed = _state.setdefault("pending", [])
+        _restore_ipython(changed)
+        _restore_sys(changed)
+    else:
+        _state["ipython"] = _snap_ipython()
+        _state["sys_lists"] = {
+            k: (getattr(_sys, k), list(getattr(_sys, k)))
+            for k in ("meta_path", "path_hooks", "path")
+        }
+    print(nonce, when, repr(()))
 
 
 def _check_changes():
@@ -828,6 +849,9 @@ def _kernel_env(scratch, lib):
 # --- running it ------------------------------------------------------------------------------
 
 
+_GUARD_MODULE = "__import__('sys').modules['__bpkit_grading_guard__']"
+
+
 def _prologue(nonce, pristine, protect):
     return (
         "def __bpkit_grader_start(source, nonce, pristine, protect):\n"
@@ -864,6 +888,7 @@ def _run(
     pristine=None,
     imports=None,
     protect=(),
+    answers=(),
 ):
     """Execute ``nb`` in place; return what happened by cell index (a dict of findings).
 
@@ -989,16 +1014,19 @@ def _run(
             try:
                 if i in graded and pristine is not None:
                     nonce = secrets.token_hex(16)
-                    call = (
-                        "__import__('sys').modules['__bpkit_grading_guard__']"
-                        f".before({nonce!r}, {imports.get(i, '')!r})"
-                    )
+                    call = f"{_GUARD_MODULE}.before({nonce!r}, {imports.get(i, '')!r})"
                     undone = _reply(hidden(call, i), nonce, "ready")
                     guard[i] = None
+                instructors = pristine is not None and i not in graded and i not in answers
+                if instructors:  # the instructor's own cell: what it sets up is not tampering
+                    nonce = secrets.token_hex(16)
+                    hidden(f"{_GUARD_MODULE}.trusted({nonce!r}, 'start')", i)
                 client.execute_cell(cell, i)
+                if instructors:
+                    hidden(f"{_GUARD_MODULE}.trusted({nonce!r}, 'end')", i)
                 if i in graded and pristine is not None and undone is not None:
                     nonce = secrets.token_hex(16)
-                    call = f"__import__('sys').modules['__bpkit_grading_guard__'].after({nonce!r})"
+                    call = f"{_GUARD_MODULE}.after({nonce!r})"
                     done = _reply(hidden(call, i), nonce, "done")
                     if done is not None:
                         seen, outside, tried = undone
@@ -1204,7 +1232,8 @@ def grade_notebook(
         folder.mkdir(parents=True)
         shutil.copyfile(path, folder / path.name)  # for code that opens its own notebook
         lib = scratch / "lib"
-        shutil.copytree(installed, lib / "bpkit", ignore=shutil.ignore_patterns("__pycache__"))
+        # with its __pycache__ (the kernel then compiles nothing; it writes no .pyc either)
+        shutil.copytree(installed, lib / "bpkit")
         copied = _manifest(lib, skip_cache=False)
         env = _kernel_env(scratch, lib)
         run = _run(
@@ -1217,6 +1246,7 @@ def grade_notebook(
             pristine=lib / "bpkit",
             imports=imports,
             protect=[str(installed)],
+            answers=set(answers),
         )
         wrote = _changed(copied, _manifest(lib, skip_cache=False))
     results = [

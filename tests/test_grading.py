@@ -625,3 +625,22 @@ def test_parallel_grading_gives_the_same_csv_and_printout(tmp_path):
         out[jobs] = (code, (tmp_path / f"j{jobs}.csv").read_bytes(), shown)
     assert out[1] == out[2]
     assert len(_csv(tmp_path / "j1.csv")) == 2 + 5 + 2 + 1
+
+
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "solutions").glob("[0-9][0-9]_*.ipynb")), ids=lambda p: p.name
+)
+def test_an_untouched_exercise_notebook_becomes_the_instructors_with_stubs(path):
+    # As nbgrader's autograde does: check cells, hidden tests and metadata from the instructor.
+    import nbformat
+
+    from bpkit.grading import grading_notebook
+
+    instructor = nbformat.read(path, as_version=4)
+    student = nbformat.read(ROOT / "exercises" / path.name, as_version=4)
+    graded, answers = grading_notebook(instructor, student)
+    assert set(answers.values()) <= {"grade_id"}
+    for ours, theirs, stub in zip(graded.cells, instructor.cells, student.cells):
+        assert ours.metadata == theirs.metadata
+        solution = ours.cell_type == "code" and ours.metadata.get("nbgrader", {}).get("solution")
+        assert ours.source == (stub.source if solution else theirs.source)
