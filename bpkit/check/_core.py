@@ -137,8 +137,8 @@ def _redact(message, formulas):
         if len(part) < 6:
             continue
         # At the end of a clause the formula goes with its colon; inside a sentence, "…" stays.
-        at_end = r"(?:\s*[:,]\s*|\s+)?" + re.escape(part) + r"(?=\s*(?:[.;)]|$|\n))"
-        message = re.sub(at_end, "", message)
+        end = r"(?=\s*(?:[.;)]|$|\n))"
+        message = re.sub(r"\s*[:,]\s*" + re.escape(part) + end, "", message)
         message = message.replace(part, "…")
     return message.replace(":.", ".").rstrip(" :,")
 
