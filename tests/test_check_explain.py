@@ -193,3 +193,21 @@ def test_through_a_checker_the_relation_must_hold_in_every_case():
     message = diagnosis(check.value_mul_backward, lambda a, b, dout: (b * dout, 2 * a * dout))
     assert "forgot" not in message, message
     assert "db is 2 times the right answer" in message, message
+
+
+def test_a_wrongly_shaped_output_that_is_another_output_says_so():
+    def rnn_step_backward(dh_next, x, h_prev, Wx, Wh, b):
+        h = np.tanh(x @ Wx + h_prev @ Wh + b)
+        da = dh_next * (1 - h**2)
+        return da @ Wh.T, da @ Wx.T, x.T @ da, h_prev.T @ da, da.sum(0)  # dx and dh_prev swapped
+
+    message = diagnosis(check.rnn_step_backward, rnn_step_backward)
+    assert "swapped" in message or "what dh_prev should be" in message, message
+
+
+def test_a_wrongly_shaped_gradient_that_is_the_other_gradient():
+    def linear_backward(dout, x, W, b):
+        return dout @ W.T, dout.sum(0), dout.sum(0)  # db in dW's slot
+
+    message = diagnosis(check.linear_backward, linear_backward)
+    assert "it is what db should be" in message, message

@@ -902,7 +902,7 @@ class Exercise:
                     tol=tol,
                     nonfinite_hint=nonfinite_hint,
                 )
-                message = self._with_shape_relation(out, got, expect[out], message, inputs)
+                message = self._with_shape_relation(out, got, expect, message, inputs)
             if message:
                 wrong.append((out, message))
         if wrong:
@@ -914,11 +914,24 @@ class Exercise:
             self._first_wrong = len(self._records) - 1
 
     @staticmethod
-    def _with_shape_relation(out, got, want, message, inputs):
-        """Add what a wrongly shaped array IS (an input, or its sum over an axis) to the message."""
-        if not message or not inputs or not isinstance(got, np.ndarray):
+    def _with_shape_relation(out, got, expect, message, inputs):
+        """Add what a wrongly shaped array IS (another output, an input, or its sum) to it."""
+        want = expect[out]
+        if not message or not isinstance(got, np.ndarray) or got.dtype.kind not in "fiu":
             return message
         if np.shape(got) == np.shape(want) or "shape" not in message:
+            return message
+        for other, value in expect.items():
+            if other == out or not isinstance(value, np.ndarray) or value.shape != got.shape:
+                continue
+            if np.allclose(got, value, rtol=1e-8, atol=1e-12):
+                if "swapped" in message or f"what {other} should be" in message:
+                    return message
+                head, sep, tail = message.partition("\n")
+                return (
+                    f"{head}; it is what {other} should be (outputs in the wrong slot?){sep}{tail}"
+                )
+        if not inputs:
             return message
         relation = _explain.shape_relation(got, inputs)
         if relation is None or relation in message:
