@@ -1361,6 +1361,98 @@ def _grade_one(notebook, timeout, total_timeout, solutions, as_submitted):
         return "error", str(exc)
 
 
+class _Workers:
+    """``jobs`` worker processes (fresh Pythons: no state, sockets or event loop shared with
+    this one), each grading one notebook after another; results come back by notebook."""
+
+    def __init__(self, jobs, notebooks, args):
+        import sys
+        import threading
+        from concurrent.futures import Future
+
+        self.futures = [Future() for _ in notebooks]
+        self.todo = list(enumerate(notebooks))
+        self.lock = threading.Lock()
+        self.args = args
+        self.command = [sys.executable, "-c", "from bpkit.grading import _worker; _worker()"]
+        self.threads = [threading.Thread(target=self._serve, daemon=True) for _ in range(jobs)]
+        for thread in self.threads:
+            thread.start()
+
+    def _next(self):
+        with self.lock:
+            return self.todo.pop(0) if self.todo else None
+
+    def _serve(self):
+        timeout, total_timeout, solutions, as_submitted = self.args
+        process = None
+        while (job := self._next()) is not None:
+            index, notebook = job
+            if process is None or process.poll() is not None:
+                process = subprocess.Popen(
+                    self.command,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                    text=True,
+                )
+            request = {
+                "notebook": str(notebook),  # as given: the worker runs in this folder too
+                "timeout": timeout,
+                "total_timeout": total_timeout,
+                "solutions": None if solutions is None else str(solutions),
+                "as_submitted": as_submitted,
+            }
+            try:
+                process.stdin.write(json.dumps(request) + "\n")
+                process.stdin.flush()
+                kind, value = json.loads(process.stdout.readline())
+            except (OSError, ValueError):
+                code = process.poll()
+                kind, value = "error", f"the grading worker died (exit code {code})"
+                process.kill()
+                process = None
+            if kind == "report":
+                value["results"] = [ExerciseResult(**r) for r in value["results"]]
+                value = GradeReport(**value)
+            self.futures[index].set_result((kind, value))
+        if process is not None:
+            process.stdin.close()
+            process.wait()
+
+    def results(self):
+        for future in self.futures:
+            yield future.result()
+
+    def close(self):
+        with self.lock:
+            for index, _ in self.todo:
+                self.futures[index].set_result(("error", "not graded: grading was stopped"))
+            self.todo.clear()
+        for thread in self.threads:
+            thread.join()
+
+
+def _worker():
+    """A worker process of _Workers: one JSON request per line on stdin, one reply per line."""
+    import dataclasses
+    import sys
+
+    for line in sys.stdin:
+        job = json.loads(line)
+        kind, value = _grade_one(
+            Path(job["notebook"]),
+            job["timeout"],
+            job["total_timeout"],
+            job["solutions"],
+            job["as_submitted"],
+        )
+        if kind == "report":
+            value = dataclasses.asdict(value)
+        sys.stdout.write(json.dumps([kind, value]) + "\n")
+        sys.stdout.flush()
+
+
 def _error_row(notebook, message):
     return {
         "notebook": Path(notebook).name,
@@ -1417,21 +1509,8 @@ def grade_path(
         outcomes = (_grade_one(notebook, *args) for notebook in notebooks)
         pool = None
     else:
-        import multiprocessing
-        from concurrent.futures import ProcessPoolExecutor
-
-        # spawn: a worker must not inherit the parent's zmq sockets or event loop
-        pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-        futures = [pool.submit(_grade_one, notebook, *args) for notebook in notebooks]
-
-        def results():
-            for future in futures:
-                try:
-                    yield future.result()
-                except Exception as exc:  # a worker that died (killed, out of memory)
-                    yield "error", f"the grading worker failed: {type(exc).__name__}: {exc}"
-
-        outcomes = results()
+        pool = _Workers(jobs, notebooks, args)
+        outcomes = pool.results()
     code, rows = 0, []
     installed = _installed_package()
     before = _manifest(installed, skip_cache=True)
@@ -1449,7 +1528,7 @@ def grade_path(
             code = code if value.passed else 1
     finally:
         if pool is not None:
-            pool.shutdown(cancel_futures=True)
+            pool.close()
     write_csv(rows, csv_path)
     print_fn(f"\n{len(notebooks)} notebook(s) graded; one row per exercise in {csv_path}")
     _warn_if_changed(installed, before, print_fn)
