@@ -27,3 +27,36 @@ SET_QUESTIONS = [
         )
     ),
 ]
+SET_QUESTIONS += [
+    register(
+        Question(
+            "q09_bptt_terms",
+            "A tanh RNN runs T = 6 steps from h0 = 0 (all zeros). dWh is a sum of one term per "
+            "step: how many of those 6 terms can be nonzero?",
+            "number",
+            5.0,
+            tol=1e-9,
+            wrong="write the term of step t: which hidden state multiplies Wh in step t, and "
+            "what is that state in the very first step?",
+            right="step t contributes h_(t-1).T @ da_t; at t = 1 that is h0.T @ da_1 = 0, so only "
+            "5 terms can be nonzero",
+        )
+    ),
+    register(
+        Question(
+            "q09_linear_decay",
+            "A tanh RNN in its linear regime (tiny inputs and states, so tanh' is about 1), with "
+            "Wh = 0.5 * identity and a loss only at the last of T = 10 steps: about what is "
+            "norm(dL/dh_0) / norm(dL/dh_10)?",
+            "number",
+            0.5**10,
+            rel=0.05,
+            wrong="each step back multiplies the gradient by tanh' (about 1 here) and by Wh.T; "
+            "how many steps back are there from h_10 to h_0, and what does one of them do to "
+            "the norm?",
+            right="ten steps back, each multiplying by 0.5: 0.5**10 = 9.8e-4. The spectral radius "
+            "of Wh (times tanh') is the per-step factor: below 1 the gradient vanishes "
+            "geometrically",
+        )
+    ),
+]
