@@ -36,7 +36,11 @@ def _accuracy_in_place(logits, y):
 
 ACCURACY_BUGS = [
     ("count", lambda logits, y: int(np.sum(np.argmax(logits, axis=1) == y)), ["number of correct"]),
-    ("percent", lambda logits, y: 100 * np.mean(np.argmax(logits, 1) == y), ["percentage"]),
+    (
+        "percent",
+        lambda logits, y: 100 * np.mean(np.argmax(logits, 1) == y),
+        ["accuracy is 100 times the right answer"],
+    ),
     ("error rate", lambda logits, y: np.mean(np.argmax(logits, 1) != y), ["error rate"]),
     ("no mean", lambda logits, y: (np.argmax(logits, 1) == y).astype(float), ["their mean"]),
     ("axis 0", lambda logits, y: np.mean(np.argmax(logits, axis=0) == y), ["wrong axis"]),

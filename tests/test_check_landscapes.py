@@ -189,9 +189,9 @@ def _restarts_steps(delta, sign=-1.0, use_lr=True):
 
 RESTART_BUGS = [
     ("not restarted", _restarts_chained, ["continued from the previous run's end"]),
-    ("one step too few", _restarts_steps(-1), ["one step too few"]),
-    ("one step too many", _restarts_steps(1), ["one step too many"]),
-    ("ascent", _restarts_steps(0, sign=1.0), ["gradient ASCENT"]),
+    ("one step too few", _restarts_steps(-1), ["steps - 1 in place of steps"]),
+    ("one step too many", _restarts_steps(1), ["steps + 1 in place of steps"]),
+    ("ascent", _restarts_steps(0, sign=1.0), ["-lr in place of lr"]),
     ("no lr", _restarts_steps(0, use_lr=False), ["learning rate is missing"]),
     ("starts returned", lambda g, s, lr, steps: s.copy(), ["returned the starts"]),
     ("last only", lambda g, s, lr, steps: restarts_ok(g, s, lr, steps)[-1], ["returned one point"]),

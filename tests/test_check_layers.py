@@ -74,22 +74,22 @@ LINEAR_BUGS = [
     (
         "db mean",
         lambda dout, x, W, b: (dout @ W.T, x.T @ dout, dout.mean(0)),
-        ["db is N = 4 times too small", "sum"],
+        ["db is the right answer divided by dout.shape[0]", "a mean where a sum belongs"],
     ),
     (
         "dW mean",
         lambda dout, x, W, b: (dout @ W.T, x.T @ dout / len(x), dout.sum(0)),
-        ["dW is N = 4 times too small"],
+        ["dW is the right answer divided by dout.shape[0]"],
     ),
     (
         "dx mean",
         lambda dout, x, W, b: (dout @ W.T / len(x), x.T @ dout, dout.sum(0)),
-        ["dx is N = 4 times too small", "don't average over the batch"],
+        ["dx is the right answer divided by dout.shape[0]", "already in the loss"],
     ),
     (
         "all three averaged",
         lambda dout, x, W, b: (dout @ W.T / len(x), x.T @ dout / len(x), dout.mean(0)),
-        ["dx is N = 4 times too small", "don't average over the batch", "also wrong: dW, db"],
+        ["dx is the right answer divided by dout.shape[0]", "also wrong: dW, db"],
     ),
     (
         "swapped outputs",
@@ -435,7 +435,11 @@ def mse_ok(y_hat, y):
 
 MSE_BUGS = [
     ("no 2", lambda a, b: (a - b) / a.size, ["forgot the factor 2"]),
-    ("sum", lambda a, b: 2 * (a - b), ["15 times too large", "MEAN"]),
+    (
+        "sum",
+        lambda a, b: 2 * (a - b),
+        ["dy_hat is y_hat.size times the right answer", "a sum where a mean"],
+    ),
     ("divided by N", lambda a, b: 2 * (a - b) / len(a), ["divided by N = 5", "y_hat.size"]),
     ("sign", lambda a, b: 2 * (b - a) / a.size, ["dy_hat has the wrong sign in every case"]),
 ]

@@ -38,7 +38,7 @@ SGD_BUGS = [
     (
         "sign",
         lambda w, dw, v, lr, momentum: (w + lr * (momentum * v + dw), momentum * v + dw),
-        ["uphill"],
+        ["-lr in place of lr"],
     ),
     ("in place", _sgd_in_place, ["changed its input `w` in place", "new arrays"]),
     (
@@ -137,10 +137,10 @@ def _adam_variant(t_shift=0, correct=True, root=True, swap=False, mutate=False):
 
 ADAM_BUGS = [
     ("no bias correction", _adam_variant(correct=False), ["no bias correction"]),
-    ("t + 1", _adam_variant(t_shift=1), ["t is off by one"]),
+    ("t + 1", _adam_variant(t_shift=1), ["t + 1 in place of t"]),
     ("t - 1", _adam_variant(t_shift=-1), ["t already counts from 1"]),
     ("no sqrt", _adam_variant(root=False), ["forgot the square root"]),
-    ("betas swapped", _adam_variant(swap=True), ["beta1 and beta2 are swapped"]),
+    ("betas swapped", _adam_variant(swap=True), ["beta2 in place of beta1"]),
     ("mutated m", _adam_variant(mutate=True), ["changed its input `m` in place"]),
 ]
 
@@ -159,7 +159,7 @@ def test_adam_step_accepts_a_right_answer(capsys):
 
 # --- initialisation -------------------------------------------------------------------------------
 XAVIER_BUGS = [
-    ("variance", lambda fi, fo: 2 / (fi + fo), ["variance"]),
+    ("variance", lambda fi, fo: 2 / (fi + fo), ["square of the right answer", "sqrt"]),
     ("fan_in only", lambda fi, fo: math.sqrt(1 / fi), ["fan_in only", "LeCun"]),
     ("He", lambda fi, fo: math.sqrt(2 / fi), ["He's formula"]),
     ("uniform limit", lambda fi, fo: math.sqrt(6 / (fi + fo)), ["LIMIT", "uniform"]),
@@ -188,7 +188,7 @@ def test_xavier_std_accepts_a_right_answer(capsys):
 
 HE_BUGS = [
     ("no 2", lambda fi: math.sqrt(1 / fi), ["forgot the 2"]),
-    ("variance", lambda fi: 2 / fi, ["variance"]),
+    ("variance", lambda fi: 2 / fi, ["square of the right answer", "sqrt"]),
     ("Xavier with fan_out = fan_in", lambda fi: math.sqrt(2 / (fi + fi)), ["Xavier"]),
     ("uniform limit", lambda fi: math.sqrt(6 / fi), ["LIMIT"]),
 ]

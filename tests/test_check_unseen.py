@@ -512,10 +512,7 @@ FRAGMENTS = {
     ("he_std", "2 / sqrt(fan_in)"): "std is 1.414 times the right answer",
     ("he_std", "sqrt(2) / fan_in"): None,
     ("he_std", "sqrt(4 / fan_in)"): "std is 1.414 times the right answer",
-    (
-        "interpolate_losses",
-        "alpha squared",
-    ): "losses is what the right formula gives with alphas**2 in place of alph",
+    ("interpolate_losses", "alpha squared"): None,
     ("interpolate_losses", "alphas negated"): "losses is what the right formula gives with -alphas "
     "in place of alphas",
     ("interpolate_losses", "losses doubled"): "losses is 2 times the right answer",
@@ -581,10 +578,7 @@ FRAGMENTS = {
         "derivative at 2x",
     ): "dx is what the right formula gives with 2 x in place of x",
     ("tanh_backward", "dout * (1 - t**2) / 2"): "dx is the right answer divided by 2",
-    (
-        "tanh_backward",
-        "dout squared",
-    ): "dx is what the right formula gives with dout**2 in place of dout",
+    ("tanh_backward", "dout squared"): "dx is the right answer times dout",
     ("two_layer_backward", "dW1 with an extra W1 (weight decay)"): "dW1 = (right answer) + W1",
     ("two_layer_backward", "db2 doubled"): "db2 is 2 times the right answer",
     ("two_layer_backward", "inverted ReLU mask"): None,

@@ -163,7 +163,7 @@ def _name_coefficients(values, records, allow_constant=True):
             ):
                 # a varying expression only says something if the values vary, or are not simple
                 return prefix + text
-    if allow_constant and all(abs(v - first) <= 1e-6 * abs(first) for v in values):
+    if allow_constant and first != 0 and all(abs(v - first) <= 1e-6 * abs(first) for v in values):
         return f"{first:.4g}"
     return None
 
@@ -212,6 +212,9 @@ def _common(records, getter):
 
 
 def _slot(out, records, tol):
+    for name, values in _common(records, lambda r: _same_size_arrays(r, r.want.size)).items():
+        if _fits(records, values, tol) and _differs(records, values, tol):
+            return f"{out} is the input {name} itself, unchanged, in every case"
     others = _common(
         records,
         lambda r: {
@@ -288,12 +291,30 @@ def _factor(out, records, tol):
         return None
     if name == "-1":
         return f"{out} has the wrong sign in every case: it is exactly -1 times the right answer"
+    if name in ("0", "-0"):
+        return None
+    size = any(k in name for k in ("shape[", ".size", "len("))
     if name.startswith("1/"):
+        if size:
+            return (
+                f"{out} is the right answer divided by {name[2:]} in every case: a mean where a "
+                "sum belongs? (a 1/N that was already in the loss?)"
+            )
+        if name[2:3].isalpha():
+            return (
+                f"{out} is the right answer divided by {name[2:]} in every case: the factor "
+                f"{name[2:]} is missing"
+            )
         return (
-            f"{out} is the right answer divided by {name[2:]} in every case: a constant "
-            "factor is off (a mean where a sum belongs? a 1/N that was already in the loss?)"
+            f"{out} is the right answer divided by {name[2:]} in every case: a constant factor "
+            "is off"
         )
-    if single and name[0].isalpha() or name.startswith("-") and name[1:2].isalpha():
+    if size and not name.startswith("-"):
+        return (
+            f"{out} is {name} times the right answer in every case: a sum where a mean belongs? "
+            "(or a 1/N forgotten)"
+        )
+    if name.lstrip("-")[:1].isalpha():
         return (
             f"{out} is the right answer times {name} in every case: an extra factor "
             + name.lstrip("-")
@@ -425,6 +446,8 @@ def _clipped(out, records, tol):
     )
     for a, avals in arrays.items():
         for s, svals in scalars.items():
+            if not any(np.any(np.abs(x) > c) for x, c in zip(avals, svals)):
+                continue  # nothing to clip: that is the input itself, not a clipping
             predictions = [np.clip(x, -c, c) for x, c in zip(avals, svals)]
             if _fits(records, predictions, tol) and _differs(records, predictions, tol):
                 return (
@@ -456,7 +479,6 @@ def _substituted(out, records, tol):
             found[(k, f"0 (you left {k} out)")] = np.zeros_like(v)
             found[(k, f"2 {k}")] = 2 * v
             found[(k, f"{k} / 2")] = v / 2
-            found[(k, f"{k}**2")] = v**2
             if v.ndim == 2 and v.shape[0] == v.shape[1]:
                 found[(k, f"{k}.T")] = v.T
         numbers = {

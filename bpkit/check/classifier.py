@@ -64,10 +64,6 @@ def accuracy(student_fn):
                 accuracy=float(right),
             ),
             Bug(
-                "that is a percentage; return a fraction between 0 and 1 (no * 100)",
-                accuracy=100 * value,
-            ),
-            Bug(
                 "that is the error rate, 1 - accuracy: count the rows where the prediction "
                 "EQUALS the label",
                 accuracy=1 - value,

@@ -282,21 +282,6 @@ def gradient_descent_restarts(student_fn):
                 finals=np.array(chained),
             ),
             Bug(
-                f"one step too few: run exactly `steps` updates per start (range(steps), "
-                f"here {steps})",
-                finals=np.array([_descend(grad, s, lr, steps - 1) for s in starts]),
-            ),
-            Bug(
-                f"one step too many: run exactly `steps` updates per start (range(steps), "
-                f"here {steps})",
-                finals=np.array([_descend(grad, s, lr, steps + 1) for s in starts]),
-            ),
-            Bug(
-                "that is gradient ASCENT (w + lr * grad): descent steps against the gradient, "
-                "w - lr * grad(w)",
-                finals=np.array([_descend(grad, s, lr, steps, sign=1.0) for s in starts]),
-            ),
-            Bug(
                 "the learning rate is missing: w <- w - lr * grad(w)",
                 finals=np.array([_descend(grad, s, 1.0, steps) for s in starts]),
             ),
@@ -356,11 +341,6 @@ def interpolate_losses(student_fn):
         alphas = np.linspace(-0.5, 1.5, k)
         right = np.array([loss((1 - a) * theta0 + a * theta1) for a in alphas])
         bugs = [
-            Bug(
-                "theta0 and theta1 are swapped: a = 0 must give theta0 and a = 1 theta1, "
-                "i.e. (1 - a) * theta0 + a * theta1",
-                losses=np.array([loss(a * theta0 + (1 - a) * theta1) for a in alphas]),
-            ),
             Bug(
                 "theta0 + a * theta1 does not reach theta1 at a = 1: move along the "
                 "difference, theta0 + a * (theta1 - theta0)",

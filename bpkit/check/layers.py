@@ -87,23 +87,6 @@ def linear_backward(student_fn):
                 "db = dout.sum(axis=0)",
                 db=dout.sum(),
             ),
-            Bug(
-                f"db is N = {N} times too small: it is the batch mean of dout. b is used by every "
-                "row, so its gradient is the sum: db = dout.sum(axis=0) (any averaging already "
-                "happened in the loss)",
-                db=dout.mean(axis=0),
-            ),
-            Bug(
-                f"dW is N = {N} times too small: don't average over the batch here: "
-                "dW = x.T @ dout (any averaging already happened in the loss)",
-                dW=dW / N,
-            ),
-            Bug(
-                f"dx is N = {N} times too small: don't average over the batch here: "
-                "dx = dout @ W.T (any averaging already happened in the loss, so dout already "
-                "carries the 1/N)",
-                dx=dx / N,
-            ),
         ]
         ex.case(dict(dout=dout, x=x, W=W, b=b), dict(dx=dx, dW=dW, db=db), bugs)
     ex.passed()
@@ -421,11 +404,6 @@ def mse_backward(student_fn):
             Bug(
                 "you forgot the factor 2 from the square: d/dy_hat (y_hat - y)**2 = 2 (y_hat - y)",
                 dy_hat=diff / size,
-            ),
-            Bug(
-                f"dy_hat is {size} times too large: the loss is the MEAN over all {size} "
-                "elements, so divide by y_hat.size",
-                dy_hat=2 * diff,
             ),
             Bug(
                 f"you divided by N = {N} (the rows), but the mean is over all {N} x {K} = {size} "
