@@ -100,6 +100,8 @@ STATUSES = ("passed", "failed", "not attempted", "error", "timed out", "tampered
 MAX_OUTPUT_BYTES = 1_000_000  # per cell: enough for any honest answer, far below a memory problem
 CSV_COLUMNS = ("notebook", "exercise", "points", "possible", "status", "diagnosis")
 _SEPARATORS = ("_", "-", ".", " ")
+# Words an answer cell has no business with (noted in the report, not penalised).
+_SUSPECT = ("bpkit.check", "_reference", "__bpkit", "get_ipython", "sys.modules", "gc.get_")
 
 # The guard that runs inside the grading kernel (see the module docstring), as source: the
 # kernel compiles it into a module of its own before any cell of the notebook runs.
@@ -1236,18 +1238,27 @@ def grade_notebook(
         shutil.copytree(installed, lib / "bpkit")
         copied = _manifest(lib, skip_cache=False)
         env = _kernel_env(scratch, lib)
-        run = _run(
-            nb,
-            folder,
-            timeout,
-            total_timeout,
-            kernel_name,
-            env,
-            pristine=lib / "bpkit",
-            imports=imports,
-            protect=[str(installed)],
-            answers=set(answers),
-        )
+        # Finding the kernel spec makes IPython create ~/.ipython: let it use the scratch copy.
+        ipython_dir = os.environ.get("IPYTHONDIR")
+        os.environ["IPYTHONDIR"] = env["IPYTHONDIR"]
+        try:
+            run = _run(
+                nb,
+                folder,
+                timeout,
+                total_timeout,
+                kernel_name,
+                env,
+                pristine=lib / "bpkit",
+                imports=imports,
+                protect=[str(installed)],
+                answers=set(answers),
+            )
+        finally:
+            if ipython_dir is None:
+                os.environ.pop("IPYTHONDIR", None)
+            else:
+                os.environ["IPYTHONDIR"] = ipython_dir
         wrote = _changed(copied, _manifest(lib, skip_cache=False))
     results = [
         _judge(name, answer, check, points, nb, run, timeout, total_timeout)
@@ -1280,6 +1291,16 @@ def grade_notebook(
         if error and i not in exercise_cells and errors_noted < 3:
             notes.append(f"cell {i + 1} (not an exercise) raised {_describe(error)}")
             errors_noted += 1
+    for i, how in answers.items():
+        # Answers never need the checkers: one that reaches into them (to call the reference
+        # answers, say) is worth a look, though it is not tampering the guard can undo.
+        found = [w for w in _SUSPECT if how != "missing" and w in nb.cells[i].source]
+        if found:
+            notes.append(
+                f"the answer cell {_nbgrader(nb.cells[i]).get('grade_id')} mentions "
+                + ", ".join(found)
+                + ": it may use the checkers' own answers; look at it"
+            )
     missing = [
         _nbgrader(nb.cells[i]).get("grade_id") for i, how in answers.items() if how == "missing"
     ]

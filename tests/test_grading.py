@@ -98,8 +98,15 @@ def test_real_bpkit_checker_passes_and_diagnoses():
 # --- the command ---------------------------------------------------------------------------
 
 
-def test_command_on_a_correct_notebook_exits_zero():
+def test_command_on_a_correct_notebook_exits_zero(tmp_path):
     # The notebook asserts it runs in its own folder; run from elsewhere to test that.
+    # And nothing may be written outside a temporary folder: not even in the home folder.
+    import os
+
+    home = tmp_path / "home"
+    home.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("XDG_", "JUPYTER", "IPYTHON"))}
+    env.update(HOME=str(home), MPLCONFIGDIR=str(tmp_path / "no-such-dir"))
     result = subprocess.run(
         [
             sys.executable,
@@ -115,8 +122,10 @@ def test_command_on_a_correct_notebook_exits_zero():
         text=True,
         timeout=120,
         cwd=FIXTURES.parent.parent,
+        env=env,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+    assert list(home.iterdir()) == [] and not (tmp_path / "no-such-dir").exists()
     assert "total     3/3" in result.stdout and "2 of 2 exercises passed" in result.stdout
     assert "note:" not in result.stdout  # the cwd assertion in the notebook held
     assert result.stderr == ""
@@ -469,6 +478,11 @@ def _tampering():
             "            module.diagnose = lambda *args, **kwargs: None\n"
             "    return np.zeros_like(x), np.zeros_like(W), np.zeros_like(b)"
         ),
+        "calls_the_reference": _tamper(
+            linear="import bpkit.check.layers as _layers\n\n\n"
+            "def linear_backward(dout, x, W, b):\n"
+            "    return _layers._linear_reference(dout, x, W, b)"
+        ),
         "turns_grading_mode_off": _tamper(
             "import os\n"
             "_MODE_AT_START = os.environ.get('BPKIT_GRADING')\n"
@@ -644,3 +658,8 @@ def test_an_untouched_exercise_notebook_becomes_the_instructors_with_stubs(path)
         assert ours.metadata == theirs.metadata
         solution = ours.cell_type == "code" and ours.metadata.get("nbgrader", {}).get("solution")
         assert ours.source == (stub.source if solution else theirs.source)
+
+
+def test_an_answer_that_reaches_into_the_checkers_is_pointed_out(tampered):
+    # Not tampering (the checker runs unchanged), but the instructor is told where to look.
+    assert "the answer cell linear_backward_answer mentions bpkit.check" in tampered["text"]
