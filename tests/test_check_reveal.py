@@ -104,3 +104,9 @@ def test_the_formula_of_a_derivative_exercise_is_hidden_too():
     message = str(info.value)
     assert "dW = (right answer) + W" in message, message
     assert "x.T @ dout" not in message
+
+
+def test_returning_an_input_unchanged_never_earns_the_formula_even_as_a_known_bug():
+    for _ in range(4):
+        message = _attempt(lambda dout, x: dout)  # "you forgot relu's derivative"
+        assert "you forgot relu's derivative" in message and FORMULA not in message, message

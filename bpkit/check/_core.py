@@ -944,9 +944,11 @@ class Exercise:
         """The ExerciseFailed for the recorded wrong value(s): catalogue, engine, generic."""
         first = self._records[self._first_wrong]
         outs = first["wrong"]
-        message, chosen = None, outs[0]
+        message, chosen, known = None, outs[0], False
         for out in outs:
-            message = self._catalogue(out) or self._engine(out)
+            message = self._catalogue(out)
+            known = message is not None
+            message = message or self._engine(out)
             if message:
                 chosen = out
                 break
@@ -956,17 +958,25 @@ class Exercise:
                 if message:
                     chosen = out
                     break
-        placeholder = self._placeholder(chosen)
+        placeholder = self._placeholder(chosen)  # never counted as an attempt, never revealed
+        if known:
+            return self._report(message, chosen, outs, bool(placeholder))
+        if placeholder and "placeholder" in placeholder:
+            # a constant is no attempt at the formula: say so, and nothing that hints at it
+            message = f"{placeholder}: that is not an answer yet. Replace it with your computation"
         if message is None:
             message = self._generic(chosen)
-        if placeholder and message:
+        if placeholder and "unchanged" not in message and "placeholder" not in message:
             message = f"{placeholder}. {message}"
+        return self._report(message, chosen, outs, bool(placeholder))
+
+    def _report(self, message, chosen, outs, placeholder):
         where_index = next(i for i, r in enumerate(self._records) if chosen in r["wrong"])
         where = self._records[where_index]["where"]
         also = [o for o in outs if o != chosen]
         extra = f"\n  also wrong: {', '.join(also)}" if also else ""
         self._first_wrong = None  # reported: a later fail() must not report it again
-        return self._failed(message + extra, where, placeholder=bool(placeholder))
+        return self._failed(message + extra, where, placeholder=placeholder)
 
     def _catalogue(self, out):
         """The message of the known bug that explains ``out`` in EVERY case, if there is one."""
