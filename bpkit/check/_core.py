@@ -8,12 +8,23 @@ answers (``Bug``: what the mistake would return, and what to tell the learner).
 1. calls the learner's function on fresh copies of the inputs, under a time
    limit, turning any exception into a message that shows the learner's line;
 2. checks that no input was changed in place;
-3. checks what came back: how many values, their types, shapes, dtypes, NaN;
-4. compares each output with the right answer, then with every known bug,
-   then with generic mistakes (sign, transpose, constant factor, shape), and
-   raises ``ExerciseFailed`` with the first diagnosis.
+3. checks what came back: how many values, their types, shapes, dtypes, NaN
+   (any of these fails at once, with the shapes and what a wrong shape equals);
+4. compares each output with the right answer and only RECORDS a wrong value.
 
-Adding a checker means writing the reference answer and the bugs; nothing here.
+After the last case (``Exercise.passed``), a recorded wrong value is explained
+over every case: first a known bug that explains all of them (a bug that fits
+one case by coincidence is not named), else the relation ``_explain.explain``
+finds in all of them (a factor, an extra term, the wrong slot, a substituted
+input, a region such as x < 0), else where it is wrong and by how much.
+The message names what is wrong and where, not the right formula: that shows
+from the ``REVEAL_AFTER``-th failed attempt of the exercise in the kernel, on
+``check.reveal(name)`` or ``check.<name>(fn, reveal=True)``, never under
+``BPKIT_GRADING=1``, and never for a placeholder (a constant, an input unchanged).
+
+Adding a checker means writing the reference answer (``reference=``, a function
+of the case's inputs: it lets the engine try substituted inputs) and the bugs
+the engine cannot name by itself; nothing here.
 """
 
 import collections
@@ -673,6 +684,9 @@ class Exercise:
     formulas: output name -> the right formula, shown under generic diagnoses.
     tol: relative tolerance (to each output's largest entry) for "correct".
     sequence: the single return value is itself a list (a tuple is passed on, not refused).
+    reference: optional function of the case's inputs (keywords included) returning the
+        right outputs (a tuple in ``returns`` order, one value, or a dict): the engine
+        evaluates it at substituted inputs (-x, another input, lr / 2, ...).
     """
 
     def __init__(
