@@ -60,3 +60,20 @@ SET_QUESTIONS += [
         )
     ),
 ]
+SET_QUESTIONS += [
+    register(
+        Question(
+            "q04_lse_large",
+            "logsumexp of the row [1000.0, 1000.0], i.e. log(exp(1000) + exp(1000)): what is it "
+            "(to 3 decimals)?",
+            "number",
+            1000.0 + 0.6931471805599453,
+            tol=1e-3,
+            wrong="factor exp(1000) out of the sum: log(exp(c) * (...)) = c + log(...). What is "
+            "left inside the log?",
+            right="log(2 exp(1000)) = 1000 + log 2 = 1000.693, an ordinary number, although "
+            "exp(1000) itself overflows float64 (largest about 1.8e308): a stable logsumexp "
+            "shifts by the row max before exponentiating",
+        )
+    ),
+]
