@@ -959,19 +959,22 @@ class Exercise:
         first = self._records[self._first_wrong]
         outs = first["wrong"]
         message, chosen, known = None, outs[0], False
-        for out in outs:
-            message = self._catalogue(out)
-            known = message is not None
-            message = message or self._engine(out)
-            if message:
-                chosen = out
-                break
-        else:
+        try:
             for out in outs:
-                message = self._engine(out, weak=True)
+                message = self._catalogue(out)
+                known = message is not None
+                message = message or self._engine(out)
                 if message:
                     chosen = out
                     break
+            else:
+                for out in outs:
+                    message = self._engine(out, weak=True)
+                    if message:
+                        chosen = out
+                        break
+        except Exception:  # noqa: BLE001 (the generic message below is still right)
+            message, chosen, known = None, outs[0], False
         placeholder = self._placeholder(chosen)  # never counted as an attempt, never revealed
         if known:
             return self._report(message, chosen, outs, bool(placeholder))
