@@ -571,7 +571,10 @@ FRAGMENTS = {
     "by logits.shape[0]",
     ("softmax_cross_entropy_backward", "labels shifted by one"): None,
     ("softmax_cross_entropy_backward", "log-softmax in place of softmax"): None,
-    ("softmax_cross_entropy_backward", "onehot added, not subtracted"): None,
+    (
+        "softmax_cross_entropy_backward",
+        "onehot added, not subtracted",
+    ): "dlogits = (right answer) + 2/logits.shape[0]·onehot(y)",
     ("tanh_backward", "1 + t**2"): None,
     (
         "tanh_backward",

@@ -872,6 +872,7 @@ class Exercise:
         tol=None,
         inputs=None,
         alternatives=None,
+        terms=None,
     ):
         """Compare outputs with ``expect`` (output name -> right value).
 
@@ -880,7 +881,8 @@ class Exercise:
         failure reports it), so that it names a mistake that explains every case.
         ``inputs`` (name -> value, keyword arguments included) let the diagnosis relate
         the wrong value to them; ``alternatives`` (name -> {label: value}) are values a
-        name is often confused with, tried in ``self.reference``.
+        name is often confused with, tried in ``self.reference``; ``terms`` (label -> array)
+        are intermediate quantities an extra term or a mask may be made of.
         """
         tol = self.tol if tol is None else tol
         record = dict(
@@ -890,6 +892,7 @@ class Exercise:
             bugs=list(bugs),
             inputs=dict(inputs or {}),
             alternatives=alternatives or {},
+            terms=terms or {},
             tol=tol,
             wrong=[],
         )
@@ -1045,6 +1048,7 @@ class Exercise:
                     record["expect"],
                     self._named_reference if self.reference is not None else None,
                     record["alternatives"],
+                    record["terms"],
                 )
             )
         return _explain.explain(out, records, tol=self.tol, weak=weak)
@@ -1101,6 +1105,7 @@ class Exercise:
         mutation_hint=None,
         mutation_tol=0.0,
         alternatives=None,
+        terms=None,
     ):
         """One case: call on ``inputs`` (+ ``kwargs``); check against ``expect`` and ``bugs``."""
         if not isinstance(expect, dict):
@@ -1114,5 +1119,6 @@ class Exercise:
             nonfinite_hint,
             inputs=dict(inputs) | dict(kwargs or {}),
             alternatives=alternatives,
+            terms=terms,
         )
         return outputs

@@ -40,11 +40,15 @@ class Record:
     reference: callable(**inputs) -> output name -> right value, or None.
     alternatives: name -> {label: value}: other values a name might have been confused with
         (e.g. {"x": {"the output s = sigmoid(x)": s}}); ``reference`` must accept the name.
+    terms: label -> array: intermediate quantities (e.g. {"onehot(y)": onehot}) that an
+        extra term or a mask may be made of, besides the inputs.
     """
 
-    __slots__ = ("got", "want", "inputs", "expect", "reference", "alternatives", "shape")
+    __slots__ = ("got", "want", "inputs", "expect", "reference", "alternatives", "shape", "terms")
 
-    def __init__(self, got, want, inputs, expect=None, reference=None, alternatives=None):
+    def __init__(
+        self, got, want, inputs, expect=None, reference=None, alternatives=None, terms=None
+    ):
         self.shape = np.shape(want) if not isinstance(want, list) else None
         self.got = flat(got)
         self.want = flat(want)
@@ -52,6 +56,7 @@ class Record:
         self.expect = expect or {}
         self.reference = reference
         self.alternatives = alternatives or {}
+        self.terms = terms or {}
 
 
 def flat(value):
@@ -138,6 +143,8 @@ def _expressions(records):
         out.append((f"(1 - {n})", [1 - v for v in values]))
         if all(v != 0 for v in values):
             out.append((f"1/{n}", [1 / v for v in values]))
+            out.append((f"2/{n}", [2 / v for v in values]))
+        out.append((f"2·{n}", [2 * v for v in values]))
     for a, b in itertools.product(names, repeat=2):
         out.append((f"{a}·(1 - {b})", [ca[a] * (1 - ca[b]) for ca in per_case]))
     for a, b in itertools.combinations(names, 2):
@@ -197,7 +204,7 @@ def _factor_text(c):
 def _same_size_arrays(record, size):
     """name -> flat array of the inputs holding exactly ``size`` numbers (arrays and lists)."""
     found = {}
-    for name, v in record.inputs.items():
+    for name, v in (record.inputs | record.terms).items():
         if isinstance(v, (np.ndarray, list)) and not isinstance(v, bool):
             array = _numeric(v)
             if array is not None and array.size == size and size > 1:

@@ -371,6 +371,7 @@ def softmax_cross_entropy_backward(student_fn):
             _softmax_cross_entropy_reference(logits, y),
             bugs,
             nonfinite_hint=large,
+            terms={"onehot(y)": onehot, "softmax(logits)": p},
             mutation_hint="e.g. `logits -= logits.max(axis=1, keepdims=True)` shifts the caller's "
             "logits; write `shifted = logits - logits.max(axis=1, keepdims=True)`",
         )
