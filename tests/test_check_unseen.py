@@ -584,7 +584,7 @@ FRAGMENTS = {
     ("tanh_backward", "dout squared"): "dx is the right answer times dout",
     ("two_layer_backward", "dW1 with an extra W1 (weight decay)"): "dW1 = (right answer) + W1",
     ("two_layer_backward", "db2 doubled"): "db2 is 2 times the right answer",
-    ("two_layer_backward", "inverted ReLU mask"): None,
+    ("two_layer_backward", "inverted ReLU mask"): "dW1 + (right answer) = X.T @ dH (no ReLU mask)",
     ("unbroadcast", "negated"): "result has the wrong sign",
     ("unbroadcast", "sum plus the mean"): "result = (right answer) + a constant",
     ("unbroadcast", "sum twice (x2)"): "result is 2 times the right answer",

@@ -361,6 +361,25 @@ def _elementwise_factor(out, records, tol):
     return None
 
 
+def _complement(out, records, tol):
+    """got + want = T for an input or term T: exactly what should be dropped was kept."""
+    arrays = _common(records, lambda r: _same_size_arrays(r, r.want.size))
+    for name, values in arrays.items():
+        predictions = [t - r.want for t, r in zip(values, records)]
+        if not any(
+            np.any(np.abs(r.want) > 0) and np.any(np.abs(p) > 0)
+            for r, p in zip(records, predictions)
+        ):
+            continue
+        if _fits(records, predictions, tol) and _differs(records, predictions, tol):
+            return (
+                f"{out} + (right answer) = {name}, in every case: you kept exactly the part of "
+                f"{name} that should be dropped and dropped the part that should be kept (an "
+                "inverted mask or condition?)"
+            )
+    return None
+
+
 def _transforms(name, array):
     yield name, array
     yield f"{name}**2", array**2
@@ -669,6 +688,7 @@ HYPOTHESES = (
     _substituted,
     _elementwise_factor,
     _clipped,
+    _complement,
     _additive,
     _power,
 )

@@ -586,5 +586,6 @@ def two_layer_backward(student_fn):
             bugs,
             nonfinite_hint="an overflow in exp? Subtract each row's max from Z before exp",
             mutation_hint="e.g. an in-place ReLU on an input, or `W1 -= ...`: compute new arrays",
+            terms={"X.T @ dH (no ReLU mask)": X.T @ f["dH"], "dH.sum(axis=0)": f["dH"].sum(0)},
         )
     ex.passed("loss, dW1, db1, dW2, db2 match to 1e-7")
