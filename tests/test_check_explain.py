@@ -214,6 +214,6 @@ def test_a_wrongly_shaped_gradient_that_is_the_other_gradient():
 
 
 def test_the_complement_of_the_answer_within_an_input():
-    right = lambda x, W: W * (x > 0.3)  # noqa: E731
+    right = lambda x, W: W * (x > 0.3)
     message = explain("out", _records(lambda x, W: W * (x <= 0.3), right=right))
     assert "out + (right answer) = W" in message and "inverted" in message, message
