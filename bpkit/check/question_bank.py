@@ -77,3 +77,34 @@ SET_QUESTIONS += [
         )
     ),
 ]
+SET_QUESTIONS += [
+    register(
+        Question(
+            "q11_best_segments",
+            "Checkpointing K = 64 blocks in k segments: each stored segment input is 1 array and "
+            "each recorded block holds c = 4 arrays, so the peak is about Mem(k) = k + c K / k "
+            "arrays. Which k makes it smallest?",
+            "number",
+            16.0,
+            tol=1e-9,
+            wrong="Mem(k) is the sum of a term that grows with k and one that shrinks with it: "
+            "set its derivative in k to zero and solve (or try a few k and compare)",
+            right="1 - cK/k**2 = 0 gives k = sqrt(cK) = sqrt(256) = 16, with Mem = 16 + 16 = 32 "
+            "arrays against 256 without checkpointing",
+        )
+    ),
+    register(
+        Question(
+            "q11_block_runs",
+            "One training step (forward and backward) of 64 blocks cut into 8 checkpointed "
+            "segments: how many forward runs of a block happen in all?",
+            "number",
+            128.0,
+            tol=1e-9,
+            wrong="count the forward pass first (every block once, no graph kept), then what the "
+            "backward pass must do in each segment before it can back-propagate through it",
+            right="64 in the forward pass plus 64 re-runs in the backward pass (each segment "
+            "once): 128, one extra forward pass, whatever k is",
+        )
+    ),
+]
