@@ -405,6 +405,24 @@ def _restore_modules(changed):
         del _sys.modules[name]
 
 
+def _restore_namespace(changed):
+    """Names of the notebook's that shadow a builtin (``abs = ...``) go, unless the instructor's."""
+    shell = _shell()
+    ns = shell.user_ns if shell is not None else {}
+    if ns.get("__builtins__", _builtins) is not _builtins:
+        ns["__builtins__"] = _builtins
+        changed.append("__builtins__")
+    initial = _state["ns"]
+    for k in [k for k in ns if k in _state["builtins"] and not k.startswith("_")]:
+        if k not in initial:
+            del ns[k]
+            changed.append(f"{k} (a name that shadowed a builtin)")
+        elif ns[k] is not initial[k]:
+            ns[k] = initial[k]
+            changed.append(f"{k} (a name that shadowed a builtin)")
+    return ns
+
+
 def _restore_sys(changed):
     _sys.settrace(None)
     _sys.setprofile(None)
@@ -451,19 +469,7 @@ def before(nonce, imports):
     _state["fresh"] = fresh
     outside = [n for n in _state["check_names"]
                if not str(getattr(_sys.modules[n], "__file__", "")).startswith(_state["pristine"])]
-    shell = _shell()
-    ns = shell.user_ns if shell is not None else {}
-    if ns.get("__builtins__", _builtins) is not _builtins:
-        ns["__builtins__"] = _builtins
-        changed.append("__builtins__")
-    initial = _state["ns"]
-    for k in [k for k in ns if k in saved_builtins and not k.startswith("_")]:
-        if k not in initial:
-            del ns[k]
-            changed.append(f"{k} (a name that shadowed a builtin)")
-        elif ns[k] is not initial[k]:
-            ns[k] = initial[k]
-            changed.append(f"{k} (a name that shadowed a builtin)")
+    ns = _restore_namespace(changed)
     if imports:
         exec(compile(imports, "<bpkit grader: the instructor's imports>", "exec"), ns)
     seen = []
@@ -481,7 +487,10 @@ def trusted(nonce, when):
         changed = _state.setdefault("pending", [])
         _restore_ipython(changed)
         _restore_sys(changed)
+        _restore_namespace(changed)
     else:
+        ns = _shell().user_ns
+        _state["ns"].update((k, ns[k]) for k in ns if k in _state["builtins"])
         _state["ipython"] = _snap_ipython()
         _state["sys_lists"] = {
             k: (getattr(_sys, k), list(getattr(_sys, k)))
