@@ -594,6 +594,7 @@ class GradeReport:
     path: str
     results: list
     notes: list
+    against: str = ""  # the instructor's notebook it was graded against ("" = as submitted)
 
     @property
     def earned(self):
@@ -1318,7 +1319,7 @@ def grade_notebook(
             "answer cells not found in the submission (graded as not attempted): "
             + ", ".join(map(str, missing))
         )
-    return GradeReport(str(path), results, notes)
+    return GradeReport(str(path), results, notes, "" if as_submitted else str(instructor_path))
 
 
 def _fmt_points(x):
@@ -1338,7 +1339,8 @@ def format_report(report):
             )
         )
     widths = [max(len(row[k]) for row in rows) for k in range(3)]
-    lines = [f"{report.path}", ""]
+    against = f"graded against {report.against}" if report.against else "graded as submitted"
+    lines = [f"{report.path}  ({against})", ""]
     for row in rows:
         lines.append("  ".join(cell.ljust(w) for cell, w in zip(row[:3], widths)) + "  " + row[3])
     passed = sum(r.status == "passed" for r in report.results)

@@ -540,6 +540,7 @@ def test_tampering_in_answer_cells_is_undone_and_gains_nothing(tampered, name):
 
 def test_what_the_guard_undid_is_reported(tampered):
     text = tampered["text"]
+    assert f"patches_library-{SET03.name}  (graded against {SET03})" in text
     assert "undid the notebook's changes to" in text
     for name in (
         "bpkit.check.linear_backward",
