@@ -51,21 +51,26 @@ Status of an exercise, first match wins:
 - error: the answer cell raised, or the check cell raised something that is
   not an AssertionError (a TypeError from a wrong signature, say);
 - failed: the check cell raised an AssertionError, e.g. ``check.ExerciseFailed``;
-  the diagnosis is the first line of its message;
+  the diagnosis is the first line of its message, with any piece of the
+  instructor's answer (``x.T @ dout``) replaced by ``[hidden]``;
 - passed: both cells ran cleanly; the exercise earns its points.
 
 Grading a class: ``grade DIR`` grades every ``*.ipynb`` in DIR (``-j N``
-notebooks at a time, each in its own process and kernel; default: one per
-core) and writes one CSV row per exercise, in file-name order whatever N is
+notebooks at a time, each in a worker process and kernel of its own;
+default: one per core) and writes one CSV row per exercise, in file-name order whatever N is
 (``DIR/grades.csv`` unless ``--csv`` names another file). A cell's output
 beyond MAX_OUTPUT_BYTES is dropped with a note; a crash or a hang costs that
 notebook only.
 
+An answer cell that mentions ``bpkit.check``, ``sys.modules``,
+``get_ipython`` and the like gets a note (calling the checkers' own reference
+answers is not something the guard can undo).
+
 Limits: the guard works inside the student's process, so a submission written
-against this grader's own source (finding the guard's state through the
-garbage collector, say) could still defeat it, and code can still write to
-absolute paths outside the package. Grade untrusted work inside a container,
-as JupyterHub and nbgrader deployments do.
+against this grader's own source (one that replaces the guard's functions with
+fakes that echo its token, say) can still defeat it, and code can still write
+to absolute paths outside the package. Grade untrusted work inside a
+container, as JupyterHub and nbgrader deployments do.
 """
 
 import ast
