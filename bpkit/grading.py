@@ -995,6 +995,7 @@ def _run(
         """Run ``source`` in the kernel as an extra cell (time limit of cell ``store_as``)."""
         cell = nbformat.v4.new_code_cell(source)
         nb.cells.append(cell)  # nbclient stores an executed cell at its index: give it a slot
+        output_bytes.pop(len(nb.cells) - 1, None)  # each extra cell gets the whole output cap
         try:
             client.execute_cell(cell, len(nb.cells) - 1, store_history=False)
         finally:
