@@ -1,4 +1,4 @@
-"""check.variance_factor and check.gradient_variances (set 07): catalogue, unseen bugs, equivalents."""
+"""check.variance_factor and check.gradient_variances (set 07): catalogue, unseen bugs, passes."""
 
 import math
 
@@ -136,7 +136,8 @@ def test_gradient_variances_shapes():
     message = diagnosis(check.gradient_variances, lambda x, Ws, d: _grad_variances(x, Ws, d)[:-1])
     assert "shape" in message
     message = diagnosis(
-        check.gradient_variances, lambda x, Ws, d: _stack(x, Ws, d, mask=lambda g, z: g @ np.ones((1, 1)))
+        check.gradient_variances,
+        lambda x, Ws, d: _stack(x, Ws, d, mask=lambda g, z: g @ np.ones((1, 1))),
     )
     assert "gradient_variances" in message
 

@@ -30,7 +30,9 @@ def _reference(x, g):
     return _lse(x), g[:, None] * _softmax(x)
 
 
-_SIGNATURE = "logsumexp(x) -> Tensor: x a Tensor (N, C), the result a Tensor (N,) from Tensor.from_op"
+_SIGNATURE = (
+    "logsumexp(x) -> Tensor: x a Tensor (N, C), the result a Tensor (N,) from Tensor.from_op"
+)
 
 
 def _structure(out, x):
@@ -58,7 +60,7 @@ def _structure(out, x):
 
 @checker
 def logsumexp_op(student_fn):
-    """Check ``logsumexp(x) -> Tensor`` built with ``Tensor.from_op``.
+    """Check logsumexp_op: ``logsumexp(x) -> Tensor``, one op made by ``Tensor.from_op``.
 
     x: a Tensor (N, C) that requires grad. Return a Tensor (N,) with
     out[i] = log(sum_j exp(x[i, j])), finite for entries near +-1000, made by

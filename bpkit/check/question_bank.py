@@ -1,4 +1,4 @@
-"""Predict-then-run questions of the redesigned exercise sets (issue 10): ``check.answer(id, value)``.
+"""Predict-then-run questions of the redesigned exercise sets (issue 10): ``check.answer``.
 
 Each set registers its questions here with ``register(Question(...))``; a question's
 ``wrong`` text points the way and never contains the answer (tests/test_check_question_bank.py

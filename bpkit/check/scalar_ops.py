@@ -15,7 +15,9 @@ from bpkit.scalar import Value
 
 __all__ = ["value_div"]
 
-_SIGNATURE = "value_div(a, b) -> Value z = a / b with z._parents == (a, b) and z._local its derivatives"
+_SIGNATURE = (
+    "value_div(a, b) -> Value z = a / b with z._parents == (a, b) and z._local its derivatives"
+)
 
 
 class _OwnOpOnly(Value):
