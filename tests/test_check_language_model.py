@@ -177,6 +177,7 @@ def test_layernorm_catalogue_gamma_eps_and_leading_axes():
         ("dq_transpose", "TRANSPOSED score gradient"),
         ("dv_no_transpose", "weights untransposed"),
         ("no_mask", "without the mask"),
+        ("dv_unmasked", "WITHOUT the causal mask"),
     ],
 )
 def test_attention_catalogue(bug, fragment):

@@ -278,7 +278,8 @@ def _attention(dout, q, k, v, causal=False, bug=None):
     "mask_after": the causal mask applied to the weights after the softmax (no -inf);
     "mask_after_P": the same, with the masked weights in the softmax Jacobian;
     "diagonal": the softmax Jacobian's diagonal only; "dk_no_transpose": dk = dS @ q;
-    "dq_transpose": dq = dS^T @ k; "dv_no_transpose": dv = P @ dout; "no_mask": causal ignored.
+    "dq_transpose": dq = dS^T @ k; "dv_no_transpose": dv = P @ dout; "no_mask": causal ignored;
+    "dv_unmasked": dv from the weights without the mask (dq, dk right).
     """
     d = q.shape[-1]
     scale = {"no_scale": 1.0, "scale_d": 1.0 / d}.get(bug, 1.0 / math.sqrt(d))
@@ -293,6 +294,8 @@ def _attention(dout, q, k, v, causal=False, bug=None):
         P = _softmax(np.where(future, -np.inf, S) if masked else S)
         P_full = P
     dv = (P @ dout) if bug == "dv_no_transpose" else P.swapaxes(-1, -2) @ dout
+    if bug == "dv_unmasked":
+        dv = _softmax(S).swapaxes(-1, -2) @ dout
     dP = dout @ v.swapaxes(-1, -2)
     if bug == "mask_after":
         dP = np.where(future, 0.0, dP)
@@ -334,6 +337,9 @@ _ATTENTION_BUGS = {
     "the scores, so dq collects the rows of ds (keys collect the columns)",
     "dv_no_transpose": "dv multiplies dout by the weights untransposed: value j is used by "
     "every query t with weight P[t, j], so dv[j] sums column j of P times dout",
+    "dv_unmasked": "dq and dk are right, but dv is computed from weights WITHOUT the causal "
+    "mask: the values a query may not see get no weight in the forward pass, so they get no "
+    "gradient from that query either",
     "no_mask": "with causal=True your gradients are those of attention without the mask: "
     "query t may only see keys 0..t, so its weights on the later keys are exactly 0 (and "
     "pass no gradient)",
@@ -349,7 +355,8 @@ def attention_backward(student_fn):
     Return dq, dk, dv shaped like q, k, v. ``causal`` is passed by keyword.
     Recognises: the 1/sqrt(d) missing (everywhere, or in the backward only) or 1/d, the mask
     applied after the softmax, the softmax Jacobian's diagonal only, the score gradient not
-    transposed for dk (or transposed for dq), P not transposed for dv, the mask ignored.
+    transposed for dk (or transposed for dq), P not transposed for dv, the mask ignored
+    (everywhere, or in dv only).
     """
     ex = Exercise(
         "attention_backward",
@@ -387,7 +394,7 @@ def attention_backward(student_fn):
         args = (dout, q, k, v, causal)
         names = list(_ATTENTION_BUGS)
         if not causal:
-            names = [n for n in names if n not in ("mask_after", "no_mask")]
+            names = [n for n in names if n not in ("mask_after", "no_mask", "dv_unmasked")]
         bugs = [
             Bug(_ATTENTION_BUGS[n], **dict(zip(("dq", "dk", "dv"), _attention(*args, n))))
             for n in names
