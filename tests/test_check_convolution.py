@@ -248,6 +248,49 @@ def test_backward_catalogue(fn, fragment):
     assert fragment in diagnosis(check.conv2d_backward, fn)
 
 
+def _backward_assigned(which):
+    def conv2d_backward(dout, x, w, s, p):
+        N, C, H, W = x.shape
+        F, _, KH, KW = w.shape
+        xp = _pad(x, p)
+        dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+        for i in range(dout.shape[2]):
+            for j in range(dout.shape[3]):
+                r, c = slice(s * i, s * i + KH), slice(s * j, s * j + KW)
+                g = dout[:, :, i, j]
+                t = np.einsum("nf,ncuv->fcuv", g, xp[:, :, r, c])
+                dw = t if which == "dw" else dw + t
+                v = np.einsum("nf,fcuv->ncuv", g, w)
+                if which == "dx":
+                    dxp[:, :, r, c] = v
+                else:
+                    dxp[:, :, r, c] += v
+        return dxp[:, :, p : p + H, p : p + W], dw, dout.sum(axis=(0, 2, 3))
+
+    return conv2d_backward
+
+
+@pytest.mark.parametrize(
+    "which, fragment",
+    [("dx", "dx keeps only the last window's"), ("dw", "dw holds only the last position's")],
+)
+def test_backward_assigned_instead_of_added(which, fragment):
+    assert fragment in diagnosis(check.conv2d_backward, _backward_assigned(which))
+
+
+def test_backward_wrong_shapes_are_named():
+    def dw_cf(dout, x, w, s, p):
+        dx, dw, db = _backward()(dout, x, w, s, p)
+        return dx, dw.transpose(1, 0, 2, 3), db
+
+    def db_per_example(dout, x, w, s, p):
+        dx, dw, _ = _backward()(dout, x, w, s, p)
+        return dx, dw, dout.sum(axis=(1, 2, 3))
+
+    assert "filter and channel axes are swapped" in diagnosis(check.conv2d_backward, dw_cf)
+    assert "db has shape (2,)" in diagnosis(check.conv2d_backward, db_per_example)
+
+
 def test_backward_stride_slip_in_dw_alone():
     def dw_slip(dout, x, w, s, p):
         dx, _, db = _backward()(dout, x, w, s, p)

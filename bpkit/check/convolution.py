@@ -250,7 +250,7 @@ _POOL_CASES = [
     # (N, C, H, W), k, stride, integer-valued (ties)?
     ((2, 3, 6, 8), 2, 2, False),
     ((3, 2, 6, 4), 2, 2, True),
-    ((2, 2, 7, 9), 3, 3, False),  # 7 = 2*3 + 1: the last row is in no window
+    ((3, 2, 7, 9), 3, 3, False),  # 7 = 2*3 + 1: the last row is in no window
     ((2, 3, 5, 7), 3, 2, False),  # overlapping windows: a pixel may win twice
     ((1, 2, 6, 9), 3, 3, True),
     ((2, 1, 7, 6), 3, 2, True),
@@ -353,7 +353,7 @@ _BACKWARD_CASES = [
     ((2, 3, 6, 5), (4, 3, 2), 1, 0),
     ((3, 2, 7, 6), (5, 3, 2), 2, 1),
     ((2, 4, 5, 7), (3, 2, 3), 1, 2),
-    ((2, 3, 9, 8), (2, 3, 2), 3, 1),  # 9 + 2 - 3 = 8, not a multiple of 3: rows never read
+    ((4, 3, 9, 8), (2, 3, 2), 3, 1),  # 9 + 2 - 3 = 8, not a multiple of 3: rows never read
     ((1, 2, 8, 7), (3, 3, 3), 2, 0),
 ]
 
@@ -370,6 +370,20 @@ def _backward_stride_one(dout, x, w, s, p):
     return dxp[:, :, p : p + x.shape[2], p : p + x.shape[3]], dw
 
 
+def _scatter_assigned(dout, x, w, s, p):
+    """(dx, dw) of the bug '= where += belongs' in the scatter loop over output positions."""
+    KH, KW = w.shape[2:]
+    xp = _pad(x, p)
+    dxp, dw = np.zeros_like(xp), np.zeros_like(w)
+    for i in range(dout.shape[2]):
+        for j in range(dout.shape[3]):
+            rows, cols = slice(s * i, s * i + KH), slice(s * j, s * j + KW)
+            g = dout[:, :, i, j]
+            dw = np.einsum("nf,ncuv->fcuv", g, xp[:, :, rows, cols])
+            dxp[:, :, rows, cols] = np.einsum("nf,fcuv->ncuv", g, w)
+    return dxp[:, :, p : p + x.shape[2], p : p + x.shape[3]], dw
+
+
 def _named(values):
     return dict(zip(("dx", "dw", "db"), values))
 
@@ -383,7 +397,8 @@ def conv2d_backward(student_fn):
     dout = dL/dout (N, F, OH, OW). Return dx (N, C, H, W), dw (F, C, KH, KW), db (F,).
     Recognises: dx through the unflipped kernel, the padding cropped on one side only
     or not at all, windows 1 apart whatever the stride (in dx or dw), dw as the
-    flipped correlation, db not summed over the batch or the positions.
+    flipped correlation, dw from the first example only, = where += belongs (dx or dw),
+    dw with F and C swapped, db not summed over the batch or the positions.
     """
     ex = Exercise(
         "conv2d_backward",
@@ -423,8 +438,16 @@ def conv2d_backward(student_fn):
                     "stride skipped them) get gradient 0, but they are still there",
                     where,
                 )
+        dw = outputs[1]
+        if isinstance(dw, np.ndarray) and F != C and dw.shape == (C, F, KH, KW):
+            ex.fail(
+                f"dw has shape {dw.shape}: the filter and channel axes are swapped; it must "
+                f"have w's shape {w.shape}, (F, C, KH, KW)",
+                where,
+            )
         db = outputs[2]
-        if isinstance(db, np.ndarray) and db.shape in ((N, F), (F,) + dout.shape[2:]):
+        wrong_db = db.shape != (F,) if isinstance(db, np.ndarray) else False
+        if wrong_db and db.shape in ((N,), (N, F), (F,) + dout.shape[2:]):
             ex.fail(
                 f"db has shape {db.shape}; it must have b's shape ({F},): b[f] was added to "
                 "every output of filter f, in every example and at every position, so db[f] "
@@ -456,6 +479,19 @@ def conv2d_backward(student_fn):
                 "in dw, output (i, j) is paired with the input window at (i, j), not at "
                 "(s*i, s*j): the stride is missing",
                 dw=dw_one,
+            ),
+        ]
+        dx_set, dw_set = _scatter_assigned(dout, x, w, s, p)
+        bugs += [
+            Bug(
+                "dx keeps only the last window's contribution where windows overlap: an input "
+                "pixel sits in several windows and collects a term from each (+=, not =)",
+                dx=dx_set,
+            ),
+            Bug(
+                "dw holds only the last position's contribution: the filter is used at every "
+                "output position, so its gradient adds up over all of them (+=, not =)",
+                dw=dw_set,
             ),
         ]
         if N > 1:
