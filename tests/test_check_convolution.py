@@ -394,3 +394,20 @@ def test_garbage_gets_a_diagnosis(checker, value):
     assert "the checker itself failed" not in message, message
     many = diagnosis(checker, lambda *args: (value, value, value))
     assert "the checker itself failed" not in many, many
+
+
+@pytest.mark.parametrize(
+    "checker, fn",
+    [
+        (check.conv2d_forward_naive, _forward(strided=False)),
+        (check.max_pool_backward, _pool("average")),
+        (check.conv2d_backward, _backward(strided=False)),
+        (check.conv2d_input_grad, _input_grad((False, False))),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_no_formula_in_the_first_failure(checker, fn):
+    message = diagnosis(checker, fn)
+    for formula in check.formulas(checker.__name__).values():
+        assert formula not in message
+        assert "the formula:" not in message
