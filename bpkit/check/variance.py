@@ -119,9 +119,7 @@ def gradient_variances(student_fn):
         student_fn,
         returns="v",
         signature="gradient_variances(x, Ws, dout) -> v",
-        formulas={
-            "v": "v[l] = np.var(dL/dh_l) with dL/dh_(l-1) = (dL/dh_l * (z_l > 0)) @ W_l.T"
-        },
+        formulas={"v": "v[l] = np.var(dL/dh_l) with dL/dh_(l-1) = (dL/dh_l * (z_l > 0)) @ W_l.T"},
         reference=_grad_variances,
     )
     stacks = [(16, [6, 9, 5, 7]), (12, [4, 8, 8, 8, 3]), (20, [5, 3]), (10, [7, 6, 9])]
