@@ -360,9 +360,28 @@ def test_input_grad_catalogue(flip, fragment):
     assert fragment in diagnosis(check.conv2d_input_grad, _input_grad(flip))
 
 
-def test_input_grad_unseen_sign():
-    message = diagnosis(check.conv2d_input_grad, _input_grad(sign=-1))
-    assert "wrong sign" in message and "max error" not in message
+def _input_grad_valid(dout, w):
+    """dout not padded: a valid correlation, too small."""
+    return conv2d(dout, w[:, :, ::-1, ::-1].transpose(1, 0, 2, 3)).data
+
+
+@pytest.mark.parametrize(
+    "fn, fragment",
+    [
+        (_input_grad(sign=-1), "wrong sign"),
+        (lambda dout, w: _input_grad()(dout, w) / w.shape[0], "divided by dout.shape[1]"),
+        (_input_grad_valid, "VALID correlation"),
+        (
+            lambda dout, w: np.einsum("nfuv->nfuv", np.pad(dout, ((0, 0),) * 2 + ((1, 1),) * 2)),
+            "one map per filter",
+        ),
+    ],
+    ids=["sign", "mean-over-F", "not-padded", "per-filter"],
+)
+def test_input_grad_unseen_bugs_are_explained(fn, fragment):
+    message = diagnosis(check.conv2d_input_grad, fn)
+    assert fragment in message, message
+    assert "max error" not in message
 
 
 # --- questions ------------------------------------------------------------------------------

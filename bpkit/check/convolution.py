@@ -543,6 +543,23 @@ def conv2d_input_grad(student_fn):
         w = rng.normal(size=(F, C, KH, KW))
         inputs = dict(dout=dout, w=w)
         dx, where = ex.call(inputs)
+        got = dx[0]
+        shape = (N, C, OH + KH - 1, OW + KW - 1)
+        if isinstance(got, np.ndarray) and got.ndim == 4 and got.shape != shape:
+            if got.shape[2:] == (OH - KH + 1, OW - KW + 1):
+                ex.fail(
+                    f"dx has shape {got.shape}, smaller than the input {shape}: that is a "
+                    "VALID correlation. Every input pixel, the border ones too, sat in some "
+                    "window, so dout is padded with KH - 1 rows and KW - 1 columns of zeros on "
+                    "every side first",
+                    where,
+                )
+            if got.shape[1] == F != C:
+                ex.fail(
+                    f"dx has shape {got.shape}: one map per filter (F = {F}); the input has "
+                    f"C = {C} channels, so dx has one map per channel, summed over the filters",
+                    where,
+                )
         # _input_grad flips both axes: a learner's flip along one axis only is it applied to w
         # flipped along the OTHER axis.
         bugs = [
