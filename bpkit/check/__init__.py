@@ -75,6 +75,30 @@ from bpkit.check.training import (
     xavier_std,
 )
 
+# issue 10 redesigned sets (07, 09, 04, 11, 02): new checkers, and the questions they register
+from bpkit.check import question_bank  # noqa: F401, E402 (registers the sets' questions)
+from bpkit.check.custom_ops import logsumexp_op  # noqa: E402
+from bpkit.check.memory import checkpoint_segment  # noqa: E402
+from bpkit.check.scalar_ops import value_div  # noqa: E402
+from bpkit.check.sequences import rnn_bptt  # noqa: E402
+from bpkit.check.variance import gradient_variances, variance_factor  # noqa: E402
+
+# issue 12 set (14): the capstone's backward passes, and its question q14_score_std
+from bpkit.check.language_model import (  # noqa: E402
+    attention_backward,
+    embedding_backward,
+    layernorm_backward,
+    mlp_lm_backward,
+)
+
+# issue 11 set (13): convolution and pooling, and the questions q13_conv_out_shape, q13_receptive_field
+from bpkit.check.convolution import (  # noqa: E402
+    conv2d_backward,
+    conv2d_forward_naive,
+    conv2d_input_grad,
+    max_pool_backward,
+)
+
 # Helpers beside the checkers (not in __all__, which lists ExerciseFailed and the checkers):
 # check.reveal("name") prints an exercise's formula, check.reset_attempts() hides it again,
 # check.answer("q07_sigmoid_factor", 0.25) checks a predict-then-run question
@@ -121,4 +145,21 @@ __all__ = [
     "gradient_descent_restarts",
     "interpolate_losses",
     "filter_normalize",
+    # issue 10 redesigned sets
+    "variance_factor",
+    "gradient_variances",
+    "rnn_bptt",
+    "logsumexp_op",
+    "checkpoint_segment",
+    "value_div",
+    # issue 12 set (14)
+    "embedding_backward",
+    "layernorm_backward",
+    "attention_backward",
+    "mlp_lm_backward",
+    # issue 11 set (13)
+    "conv2d_forward_naive",
+    "max_pool_backward",
+    "conv2d_backward",
+    "conv2d_input_grad",
 ]
