@@ -11,14 +11,20 @@ import bpkit
 from bpkit import doctor
 
 
-def test_doctor_passes_in_the_project_environment():
-    result = subprocess.run(
+def run_doctor(cwd=None):
+    """`python -m bpkit doctor` in a fresh interpreter, as a learner runs it."""
+    return subprocess.run(
         [sys.executable, "-m", "bpkit", "doctor"],
         check=False,
         capture_output=True,
         text=True,
         timeout=120,
+        cwd=cwd,
     )
+
+
+def test_doctor_passes_in_the_project_environment():
+    result = run_doctor()
     assert result.returncode == 0, result.stdout + result.stderr
     lines = result.stdout.splitlines()
     checks = lines[:-1]
@@ -165,14 +171,7 @@ def test_core_check_passes_for_the_real_engine():
 
 def test_report_shows_no_absolute_paths_of_this_machine():
     """The report (and notebook 00's stored copy of it) must not publish this machine's layout."""
-    result = subprocess.run(
-        [sys.executable, "-m", "bpkit", "doctor"],
-        check=False,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).resolve().parents[1] / "notebooks",  # where notebook 00 runs it
-    )
+    result = run_doctor(cwd=Path(__file__).resolve().parents[1] / "notebooks")  # as in notebook 00
     text = result.stdout
     root = Path(__file__).resolve().parents[1]
     assert f"{root}/" not in text and f"({root})" not in text, text
