@@ -214,23 +214,28 @@ def init_mlp(rng):
     ]
 
 
+def softmax_cross_entropy(z, t):
+    """Mean cross-entropy of logits z (n, C) against labels t, and its gradient dz, by hand."""
+    n = len(t)
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    total = e.sum(axis=1, keepdims=True)
+    loss = (np.log(total).sum() - z[np.arange(n), t].sum()) / n
+    dz = e / total
+    dz[np.arange(n), t] -= 1
+    dz /= n
+    return loss, dz
+
+
 def numpy_epoch(params, X, y, lr=0.1, batch_size=64):
     """Forward and backward written out by hand: the speed bpkit.Tensor is measured against."""
     W1, b1, W2, b2 = params
     loss = 0.0
     for start in range(0, len(X), batch_size):
         x, t = X[start : start + batch_size], y[start : start + batch_size]
-        n = len(x)
         h = x @ W1 + b1
         a = np.maximum(h, 0)
-        z = a @ W2 + b2
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=1, keepdims=True)
-        loss = (np.log(total).sum() - z[np.arange(n), t].sum()) / n
-        dz = e / total
-        dz[np.arange(n), t] -= 1
-        dz /= n
+        loss, dz = softmax_cross_entropy(a @ W2 + b2, t)
         dW2 = a.T @ dz
         db2 = dz.sum(axis=0)
         dh = (dz @ W2.T) * (h > 0)
@@ -415,14 +420,7 @@ def numpy_cnn_epoch(params, X, y, lr=0.1, batch_size=64):
         winner = pool.argmax(axis=-1)
         p = np.take_along_axis(pool, winner[..., None], axis=-1)[..., 0]
         flat = p.transpose(0, 3, 1, 2).reshape(n, f * 16)  # (F, i, j) order, as Flatten
-        z = flat @ W2 + b2
-        z = z - z.max(axis=1, keepdims=True)
-        e = np.exp(z)
-        total = e.sum(axis=1, keepdims=True)
-        loss = (np.log(total).sum() - z[np.arange(n), t].sum()) / n
-        dz = e / total
-        dz[np.arange(n), t] -= 1
-        dz /= n
+        loss, dz = softmax_cross_entropy(flat @ W2 + b2, t)
         dW2 = flat.T @ dz
         db2 = dz.sum(axis=0)
         dp = (dz @ W2.T).reshape(n, f, 4, 4).transpose(0, 2, 3, 1)
