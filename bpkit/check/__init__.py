@@ -107,6 +107,7 @@ from bpkit.check.convolution import (  # noqa: E402
 # -- set 08 imports --
 # -- set 10 imports --
 # -- set 09 LSTM (issue 11) imports --
+from bpkit.check.sequences import lstm_step_backward  # noqa: E402
 
 # Helpers beside the checkers (not in __all__, which lists ExerciseFailed and the checkers):
 # check.reveal("name") prints an exercise's formula, check.reset_attempts() hides it again,
@@ -179,4 +180,5 @@ __all__ = [
     # set 08
     # set 10
     # set 09 LSTM (issue 11)
+    "lstm_step_backward",
 ]
