@@ -198,20 +198,23 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
     OH = (H + 2p - KH) // s + 1 (and OW alike), s = ``stride``, p = ``padding`` (zeros).
     Cross-correlation, as PyTorch's conv2d: the kernel is not flipped.
 
-    Forward through im2col: each output pixel's receptive field becomes one row of
-    ``cols`` (N*OH*OW, C*KH*KW), and the convolution is ONE matmul with the filters
-    as columns, ``cols @ W.reshape(F, -1).T``: a Linear layer whose weights every
-    window shares. Backward, one VJP per input, with G = g as a (N*OH*OW, F) matrix:
+    Forward through im2col: each output pixel's receptive field becomes one column of
+    ``cols`` (C*KH*KW, N*OH*OW), and the convolution is ONE matmul with the filters
+    as rows, ``W.reshape(F, -1) @ cols``: a Linear layer whose weights every window
+    shares. (Notebook 13 draws the transpose, one row per pixel; this layout keeps
+    the pixels on the long, contiguous axis, which numpy's loops prefer.) Backward,
+    one VJP per input, with G = g as an (F, N*OH*OW) matrix:
 
-        db    = G summed over rows                      (every pixel used the bias)
-        dW    = G.T @ cols                              (a correlation of x with g)
-        dcols = G @ W.reshape(F, -1); dx = col2im(dcols)
+        db    = G summed over columns                   (every pixel used the bias)
+        dW    = G @ cols.T                              (a correlation of x with g)
+        dcols = W.reshape(F, -1).T @ G; dx = col2im(dcols)
 
-    col2im adds each row of dcols back onto the pixels of its window: windows
-    overlap, so a pixel collects one term from every window it sits in (a full
-    correlation of g with the flipped kernel). It loops over the KH*KW kernel
-    offsets, never over pixels: for a fixed offset (u, v) the windows touch
-    distinct pixels, so one strided ``+=`` per offset accumulates exactly.
+    im2col and col2im loop over the KH*KW kernel offsets, never over pixels: for a
+    fixed offset (u, v) the windows read (and write) distinct pixels, one strided
+    slice of the padded input. col2im adds each column of dcols back onto the
+    pixels of its window: windows overlap, so a pixel collects one term from every
+    window it sits in (a full correlation of g with the flipped kernel); one
+    strided ``+=`` per offset accumulates exactly.
     NB (PyTorch): stride and padding are ints here; PyTorch also takes pairs.
     """
     op = "conv2d"
@@ -247,30 +250,38 @@ def conv2d(x, weight, bias=None, stride=1, padding=0):
         xp[:, :, p : p + h, p : p + w] = x.data
     else:
         xp = x.data
-    # im2col: (N, OH, OW, C, KH, KW) -> one row per output pixel. The reshape copies.
-    cols = _windows(xp, kh, kw, s).transpose(0, 2, 3, 1, 4, 5).reshape(n * oh * ow, c * kh * kw)
+    def pixels(a, u, v):
+        """What kernel offset (u, v) meets in every window of a: a strided view (N, C, OH, OW)."""
+        return a[:, :, u : u + s * oh : s, v : v + s * ow : s]
+
+    # im2col: cols[(c, u, v), (n, i, j)] = xp[n, c, s i + u, s j + v], one offset at a time.
+    cols = np.empty((c, kh, kw, n, oh, ow), dtype=xp.dtype)
+    for u in range(kh):
+        for v in range(kw):
+            cols[:, u, v] = pixels(xp, u, v).transpose(1, 0, 2, 3)
+    cols = cols.reshape(c * kh * kw, n * oh * ow)
     w_mat = weight.data.reshape(f, c * kh * kw)
-    out = cols @ w_mat.T
+    out = w_mat @ cols  # (F, N*OH*OW): one column per output pixel
     if bias is not None:
-        out += bias.data
-    data = np.ascontiguousarray(out.reshape(n, oh, ow, f).transpose(0, 3, 1, 2))
+        out += bias.data[:, None]
+    data = np.ascontiguousarray(out.reshape(f, n, oh, ow).transpose(1, 0, 2, 3))
     need_x, need_w = x.requires_grad, weight.requires_grad
 
     def backward(g):
-        g_mat = g.transpose(0, 2, 3, 1).reshape(n * oh * ow, f)
+        g_mat = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(f, n * oh * ow)
         dx = dw = None
         if need_w:
-            dw = (g_mat.T @ cols).reshape(weight.shape)
+            dw = (g_mat @ cols.T).reshape(weight.shape)
         if need_x:
-            dcols = (g_mat @ w_mat).reshape(n, oh, ow, c, kh, kw).transpose(0, 3, 1, 2, 4, 5)
+            dcols = (w_mat.T @ g_mat).reshape(c, kh, kw, n, oh, ow)
             dxp = np.zeros(xp.shape, dtype=dcols.dtype)
             for u in range(kh):  # col2im: one strided add per kernel offset
                 for v in range(kw):
-                    dxp[:, :, u : u + s * oh : s, v : v + s * ow : s] += dcols[..., u, v]
+                    pixels(dxp, u, v)[...] += dcols[:, u, v].transpose(1, 0, 2, 3)
             dx = dxp[:, :, p : p + h, p : p + w] if p else dxp
         if bias is None:
             return dx, dw
-        return dx, dw, _sum(g_mat, axis=0)
+        return dx, dw, g_mat.sum(axis=1)
 
     return _make(data, parents, backward, op)
 
@@ -284,7 +295,15 @@ def max_pool2d(x, kernel_size, stride=None):
     Backward routes each output's gradient to the one input that won its window;
     where several entries tie for the max, the first in row-major order wins and
     gets all of g (as PyTorch). Overlapping windows (stride < kernel) can pick the
-    same pixel twice: its gradients add up (``np.add.at``).
+    same pixel twice: its gradients add up.
+
+    Like conv2d's im2col, no pass loops over pixels: ``x[:, :, u::s, v::s]`` (cut to
+    OH x OW) holds entry (u, v) of every window at once. Forward gathers the KH*KW
+    entries of each window into ``slab`` (KH*KW, N, C, OH, OW), in row-major order,
+    takes the maximum over the first axis, and marks each window's first entry equal
+    to it (one winner on ties). Backward puts g where the marks are and scatters the
+    slab back: one strided ``+=`` per offset (exact: for a fixed offset, distinct
+    windows touch distinct pixels; overlapping windows add up at a shared pixel).
     """
     op = "max_pool2d"
     x = _tensor(x, op)
@@ -294,24 +313,34 @@ def max_pool2d(x, kernel_size, stride=None):
     n, c, h, w = x.shape
     if kh > h or kw > w:
         raise ShapeError(f"{op}: kernel {kh}x{kw} is larger than the input {h}x{w} (x {x.shape})")
-    windows = sliding_window_view(x.data, (kh, kw), axis=(2, 3))[:, :, ::sh, ::sw]
-    oh, ow = windows.shape[2], windows.shape[3]
-    flat = windows.reshape(n, c, oh, ow, kh * kw)
-    winner = np.argmax(flat, axis=-1)  # the first maximum, as PyTorch
-    data = np.take_along_axis(flat, winner[..., None], axis=-1)[..., 0]
+    oh, ow = (h - kh) // sh + 1, (w - kw) // sw + 1
+    tiles = (sh, sw) == (kh, kw)  # non-overlapping windows: the slab is one transpose away
+
+    def entries(a, u, v):
+        """Entry (u, v) of every window of a: a strided view (N, C, OH, OW)."""
+        return a[:, :, u : u + sh * oh : sh, v : v + sw * ow : sw]
+
+    if tiles:
+        cut = x.data[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)
+        slab = np.ascontiguousarray(cut.transpose(3, 5, 0, 1, 2, 4)).reshape(kh * kw, n, c, oh, ow)
+    else:
+        slab = np.stack([entries(x.data, u, v) for u in range(kh) for v in range(kw)])
+    data = slab.max(axis=0)
+    first = slab == data  # every entry equal to its window's max; keep the first only
+    claimed = first[0].copy()
+    for k in range(1, kh * kw):
+        first[k] &= ~claimed
+        claimed |= first[k]
 
     def backward(g):
-        # The winner's coordinates in x: window origin + offset inside the window.
-        rows = np.arange(oh)[:, None] * sh + winner // kw
-        cols = np.arange(ow)[None, :] * sw + winner % kw
-        dx = np.zeros(x.shape, dtype=g.dtype)
-        batch = np.arange(n)[:, None, None, None]
-        channel = np.arange(c)[None, :, None, None]
-        where = (batch, channel, rows, cols)
-        if sh >= kh and sw >= kw:
-            dx[where] = g  # windows don't overlap: each pixel wins at most once
-        else:
-            np.add.at(dx, where, g)  # a pixel may win several windows: add, never overwrite
+        routed = np.where(first, g, 0.0)  # (KH*KW, N, C, OH, OW): g at each window's winner
+        dx = np.zeros(x.shape, dtype=routed.dtype)
+        if tiles:  # scatter = the forward's transpose, written straight into dx's windows
+            windows = dx[:, :, : oh * kh, : ow * kw].reshape(n, c, oh, kh, ow, kw)  # a view
+            windows.transpose(3, 5, 0, 1, 2, 4)[...] = routed.reshape(kh, kw, n, c, oh, ow)
+            return (dx,)
+        for k in range(kh * kw):
+            entries(dx, *divmod(k, kw))[...] += routed[k]
         return (dx,)
 
     return _make(data, (x,), backward, op)
