@@ -3,16 +3,24 @@
 The "students" are plain functions written the way a learner would write them;
 the right answers are written differently from the checkers' references (loops,
 np.unique, a generator vs a list). The two-layer reference is checked against
-central finite differences at the bottom.
+central finite differences. Set 06's redesign (issue 10): first failures name the
+mistake without the formula, bugs outside the catalogues get a specific explanation
+from the general engine (UNSEEN; the few that get only the generic one are listed in
+GENERIC), and the questions q06_* accept the right answer and never hint at it.
 """
+
+import math
+import re
 
 import numpy as np
 import pytest
 
 from bpkit import Tensor, check
-from bpkit.check import _core, classifier
+from bpkit.check import ExerciseFailed, _core, classifier, reset_attempts
+from bpkit.check.questions import QUESTIONS
 from bpkit.gradcheck import numerical_grad
 from tests.checkers import assert_passes, diagnosis
+from tests.test_check_question_bank import _forms
 
 
 def test_the_checkers_are_exported():
@@ -42,7 +50,7 @@ ACCURACY_BUGS = [
         ["accuracy is 100 times the right answer"],
     ),
     ("error rate", lambda logits, y: np.mean(np.argmax(logits, 1) != y), ["error rate"]),
-    ("no mean", lambda logits, y: (np.argmax(logits, 1) == y).astype(float), ["their mean"]),
+    ("no mean", lambda logits, y: (np.argmax(logits, 1) == y).astype(float), ["ONE number"]),
     ("axis 0", lambda logits, y: np.mean(np.argmax(logits, axis=0) == y), ["wrong axis"]),
     (
         "keepdims",
@@ -136,7 +144,7 @@ def _sorted_in_place(y_true, y_pred, num_classes):
 
 CONFUSION_BUGS = [
     ("transposed", lambda t, p, k: confusion_float(p, t, k), ["transposed", "TRUE class"]),
-    ("buffered +=", _buffered, ["np.add.at", "counted at most once"]),
+    ("buffered +=", _buffered, ["counted at most once", "repeated pair", "unbuffered"]),
     ("size from max label", _from_max_label, ["4x4", "num_classes = 5"]),
     ("one too many", _one_too_many, ["one row and one column too many"]),
     ("shifted labels", _shifted, ["shifted by one"]),
@@ -390,15 +398,15 @@ def _variant(**change):
 
 
 TWO_LAYER_BUGS = [
-    ("sum not mean", _variant(sum=True), ["N = 6 times too large", "/ N"]),
+    ("sum not mean", _variant(sum=True), ["N = 6 times too large", "MEAN over the batch"]),
     ("loss as a sum", _variant(loss_sum=True), ["loss is N = 6 times", "MEAN"]),
-    ("no relu derivative", _variant(no_mask=True), ["ReLU's derivative", "(A > 0)"]),
+    ("no relu derivative", _variant(no_mask=True), ["ignore the ReLU", "off in the forward"]),
     ("relu of the gradient", _variant(relu_grad=True), ["ReLU to the GRADIENT"]),
-    ("A instead of H", _variant(pre=True), ["pre-activation", "H.T @ dZ"]),
-    ("db2 not summed", _variant(db_rows=True), ["db2 must be summed"]),
-    ("db1 not summed", _variant(db1_rows=True), ["db1 must be summed"]),
-    ("bias mean", _variant(db_mean=True), ["too small", "don't average again"]),
-    ("no one-hot", _variant(no_onehot=True), ["one-hot"]),
+    ("A instead of H", _variant(pre=True), ["pre-activation A", "post-activation H"]),
+    ("db2 not summed", _variant(db_rows=True), ["db2 has one row per example", "shared"]),
+    ("db1 not summed", _variant(db1_rows=True), ["db1 has one row per example", "shared"]),
+    ("bias mean", _variant(db_mean=True), ["N = 6 times too small", "divides by N twice"]),
+    ("no one-hot", _variant(no_onehot=True), ["do not depend on the labels y", "one-hot"]),
     ("transposed dW1", _variant(transpose=True), ["dW1 looks transposed"]),
     ("sign", _variant(sign=True), ["dW2 has the wrong sign"]),
     ("in place", _variant(in_place=True), ["changed its input `X` in place"]),
@@ -440,3 +448,365 @@ def test_two_layer_reference_matches_finite_differences():
 
         numeric = numerical_grad(loss_of, params[i].copy())
         assert np.allclose(grads[name], numeric, atol=1e-6), name
+
+
+# --- set 06 redesign: no formula in a first failure ----------------------------------------------
+# The right-hand sides of two_layer_backward's formulas (check.reveal shows them).
+TWO_LAYER_FORMULA_PARTS = [
+    "X.T @ dA",
+    "H.T @ dZ",
+    "dZ @ W2.T",
+    "softmax(Z) - onehot(y)",
+    "dA.sum(axis=0)",
+    "dZ.sum(axis=0)",
+    "(A > 0)",
+    "log(softmax(Z)",
+]
+
+
+@pytest.fixture
+def not_grading(monkeypatch):
+    monkeypatch.delenv("BPKIT_GRADING", raising=False)
+    reset_attempts()
+    yield
+    reset_attempts()
+
+
+@pytest.mark.parametrize(
+    "fn", [f for _, f, _ in TWO_LAYER_BUGS], ids=[n for n, _, _ in TWO_LAYER_BUGS]
+)
+def test_two_layer_backward_first_failure_never_shows_the_formula(fn, not_grading):
+    message = diagnosis(check.two_layer_backward, fn)
+    for part in TWO_LAYER_FORMULA_PARTS:
+        assert part not in message, (part, message)
+    assert "max error" not in message.split("\n")[0], message  # specific, not the generic text
+    assert 'check.reveal("two_layer_backward")' in message
+
+
+def test_two_layer_backward_catalogue_messages_are_all_different():
+    firsts = [diagnosis(check.two_layer_backward, f).split("\n")[0] for _, f, _ in TWO_LAYER_BUGS]
+    assert len(set(firsts)) == len(firsts), firsts
+
+
+def test_two_layer_backward_reveals_on_request_and_at_the_third_attempt(not_grading, capsys):
+    check.reveal("two_layer_backward")
+    assert "H.T @ dZ" in capsys.readouterr().out
+    buggy = _variant(pre=True)
+    first, second, third = (diagnosis_no_reset(check.two_layer_backward, buggy) for _ in range(3))
+    assert "H.T @ dZ" not in first and "H.T @ dZ" not in second
+    assert "the formula: dW1 = X.T @ dA" in third, third
+
+
+def test_two_layer_backward_grader_never_shows_the_formula(monkeypatch):
+    monkeypatch.setenv("BPKIT_GRADING", "1")
+    reset_attempts()
+    for _ in range(4):
+        message = diagnosis_no_reset(check.two_layer_backward, _variant(no_mask=True))
+        assert "X.T @ dA" not in message and "reveal" not in message, message
+    reset_attempts()
+
+
+def diagnosis_no_reset(checker, fn):
+    with pytest.raises(ExerciseFailed) as info:
+        checker(fn)
+    return str(info.value)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the row-normalised catalogue bug
+def test_accuracy_and_confusion_first_failures_hide_the_code():
+    for _, fn, _ in ACCURACY_BUGS:
+        assert "np.mean(np.argmax(logits, axis=1) == y)" not in diagnosis(check.accuracy, fn)
+    for _, fn, _ in CONFUSION_BUGS:
+        message = diagnosis(check.confusion_matrix, fn)
+        assert "np.add.at" not in message and "C[y_true[n], y_pred[n]]" not in message, message
+
+
+# --- the find-the-bug item of set 06: the given confusion_matrix ---------------------------------
+def given_confusion_matrix(y_true, y_pred, num_classes):
+    """The function the notebook shows (one planted bug: a buffered += on index arrays)."""
+    C = np.zeros((num_classes, num_classes), dtype=int)
+    C[y_true, y_pred] += 1
+    return C
+
+
+def test_the_given_confusion_matrix_is_named_and_the_fix_passes(capsys):
+    message = diagnosis(check.confusion_matrix, given_confusion_matrix)
+    assert "counted at most once" in message and "case 1" in message, message
+
+    def fixed(y_true, y_pred, num_classes):
+        C = np.zeros((num_classes, num_classes), dtype=int)
+        np.add.at(C, (y_true, y_pred), 1)
+        return C
+
+    assert_passes(check.confusion_matrix, fixed, capsys)
+
+
+@pytest.mark.parametrize(
+    "fn",
+    [
+        lambda t, p, k: _counts_loop(t[:-1], p[:-1], k),
+        lambda t, p, k: _counts_loop(t[1:], p[1:], k),
+    ],
+    ids=["last example missed", "first example missed"],
+)
+def test_a_loop_that_misses_one_example_is_named(fn):
+    message = diagnosis(check.confusion_matrix, fn)
+    assert "one example is missing" in message and "add up to 39, not N = 40" in message, message
+
+
+def _counts_loop(y_true, y_pred, num_classes):
+    C = np.zeros((num_classes, num_classes))
+    for t, p in zip(y_true, y_pred):
+        C[t, p] += 1
+    return C
+
+
+# --- equivalent correct answers pass --------------------------------------------------------------
+def _two_layer_h_mask(X, y, W1, b1, W2, b2):
+    """Masks with (H > 0) instead of (A > 0), returns a list, loss via logsumexp."""
+    N = len(X)
+    H = np.maximum(X @ W1 + b1, 0.0)
+    Z = H @ W2 + b2
+    m = Z.max(axis=1)
+    lse = m + np.log(np.exp(Z - m[:, None]).sum(axis=1))
+    loss = np.mean(lse - Z[np.arange(N), y])
+    P = np.exp(Z - lse[:, None])
+    dZ = (P - (np.arange(W2.shape[1]) == y[:, None])) / N
+    dA = np.where(H > 0, dZ @ W2.T, 0)
+    return [loss, X.T @ dA, np.sum(dA, 0), H.T @ dZ, np.sum(dZ, 0)]
+
+
+def _confusion_bincount_uint8(y_true, y_pred, num_classes):
+    flat = np.bincount(y_true * num_classes + y_pred, minlength=num_classes**2)
+    return flat.reshape(num_classes, num_classes).astype(np.uint8)
+
+
+def _accuracy_count_nonzero(logits, y):
+    return np.count_nonzero(logits.argmax(-1) == y) / y.size
+
+
+@pytest.mark.parametrize(
+    "checker, fn",
+    [
+        (check.two_layer_backward, _two_layer_h_mask),
+        (check.confusion_matrix, _confusion_bincount_uint8),
+        (check.accuracy, _accuracy_count_nonzero),
+    ],
+    ids=["two-layer (H > 0) mask, logsumexp, list", "bincount, uint8", "count_nonzero, axis -1"],
+)
+def test_equivalent_correct_answers_pass(checker, fn, capsys):
+    assert_passes(checker, fn, capsys)
+
+
+# --- bugs outside the catalogues: the general engine explains them --------------------------------
+def _two_layer_edit(edit):
+    """The right two-layer pass with its outputs edited by ``edit(outputs, pieces)``."""
+
+    def fn(X, y, W1, b1, W2, b2):
+        N = len(X)
+        A = X @ W1 + b1
+        H = np.maximum(A, 0)
+        Z = H @ W2 + b2
+        P = np.exp(Z - Z.max(1, keepdims=True))
+        P /= P.sum(1, keepdims=True)
+        dZ = (P - np.eye(W2.shape[1])[y]) / N
+        dH = dZ @ W2.T
+        dA = dH * (A > 0)
+        out = dict(loss=-np.log(P[np.arange(N), y]).mean(), dW1=X.T @ dA, db1=dA.sum(0))
+        out |= dict(dW2=H.T @ dZ, db2=dZ.sum(0))
+        out = edit(out, dict(N=N, W2=W2, dH=dH))
+        return out["loss"], out["dW1"], out["db1"], out["dW2"], out["db2"]
+
+    return fn
+
+
+def _confusion_edit(edit):
+    return lambda t, p, k: edit(_counts_loop(t, p, k), t, p, k)
+
+
+def _accuracy_edit(edit):
+    return lambda logits, y: edit(float(np.mean(np.argmax(logits, axis=1) == y)), logits)
+
+
+# (checker, label, function, the start of the specific explanation)
+UNSEEN = [
+    (
+        "two_layer_backward",
+        "weight decay in dW2 (an extra + W2)",
+        _two_layer_edit(lambda o, p: o | dict(dW2=o["dW2"] + p["W2"])),
+        "dW2 = (right answer) + W2",
+    ),
+    (
+        "two_layer_backward",
+        "the loss in bits (log2)",
+        _two_layer_edit(lambda o, p: o | dict(loss=o["loss"] / math.log(2))),
+        "loss is 1.443 times the right answer",
+    ),
+    (
+        "two_layer_backward",
+        "db1 without the ReLU's mask (dW1 right)",
+        _two_layer_edit(lambda o, p: o | dict(db1=p["dH"].sum(0))),
+        "db1 is the input dH.sum(axis=0) itself",
+    ),
+    (
+        "two_layer_backward",
+        "dW2 without the 1/N (a sum over the batch)",
+        _two_layer_edit(lambda o, p: o | dict(dW2=p["N"] * o["dW2"])),
+        "dW2 is X.shape[0] times the right answer",
+    ),
+    (
+        "confusion_matrix",
+        "started from np.ones",
+        _confusion_edit(lambda C, t, p, k: C + 1),
+        "C = (right answer) + a constant",
+    ),
+    (
+        "confusion_matrix",
+        "y_pred counted against itself",
+        _confusion_edit(lambda C, t, p, k: _counts_loop(p, p, k)),
+        "C is what the right formula gives with y_pred in place of y_true",
+    ),
+    (
+        "confusion_matrix",
+        "every count halved",
+        _confusion_edit(lambda C, t, p, k: C / 2),
+        "C is the right answer divided by 2",
+    ),
+    (
+        "confusion_matrix",
+        "the identity subtracted",
+        _confusion_edit(lambda C, t, p, k: C - np.eye(k)),
+        "C = (right answer) - the identity matrix",
+    ),
+    (
+        "accuracy",
+        "halved",
+        _accuracy_edit(lambda a, logits: a / 2),
+        "accuracy is the right answer divided by 2",
+    ),
+    (
+        "accuracy",
+        "squared",
+        _accuracy_edit(lambda a, logits: a**2),
+        "accuracy is the square of the right answer",
+    ),
+    (
+        "accuracy",
+        "the count divided by C, not N",
+        _accuracy_edit(lambda a, logits: a * logits.shape[0] / logits.shape[1]),
+        "accuracy is logits.shape[0]/logits.shape[1] times the right answer",
+    ),
+]
+# Unseen bugs that get only the generic "max error" message (said in the set's report).
+GENERIC = [
+    (
+        "confusion_matrix",
+        "cumulative counts along each row",
+        _confusion_edit(lambda C, t, p, k: np.cumsum(C, axis=1)),
+    ),
+    (
+        "confusion_matrix",
+        "only the diagonal kept",
+        _confusion_edit(lambda C, t, p, k: np.diag(np.diag(C))),
+    ),
+    (
+        "accuracy",
+        "predictions shifted by one class",
+        lambda logits, y: float(np.mean(np.argmax(logits, 1) + 1 == y)),
+    ),
+    (
+        "accuracy",
+        "the count divided by N - 1",
+        lambda logits, y: float(np.sum(np.argmax(logits, 1) == y) / (len(y) - 1)),
+    ),
+    (
+        "two_layer_backward",
+        "the loss plus 1",
+        _two_layer_edit(lambda o, p: o | dict(loss=o["loss"] + 1)),
+    ),
+]
+
+
+def _catalogue_messages(checker):
+    bugs = {"two_layer_backward": TWO_LAYER_BUGS, "confusion_matrix": CONFUSION_BUGS}
+    bugs["accuracy"] = ACCURACY_BUGS
+    return {diagnosis(getattr(check, checker), f).split("\n")[0] for _, f, _ in bugs[checker]}
+
+
+def test_at_least_three_unseen_bugs_per_checker_touched():
+    for name in ("two_layer_backward", "confusion_matrix", "accuracy"):
+        assert sum(n == name for n, *_ in UNSEEN) >= 3, name
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # the row-normalised catalogue bug
+@pytest.mark.parametrize(
+    "name, fn, expected",
+    [(n, f, e) for n, _, f, e in UNSEEN],
+    ids=[f"{n}: {lb}" for n, lb, _, _ in UNSEEN],
+)
+def test_an_unseen_bug_gets_a_specific_explanation(name, fn, expected):
+    message = diagnosis(getattr(check, name), fn)
+    first = message.split("\n")[0]
+    assert first.startswith(f"{name}: {expected}"), message
+    assert "max error" not in first, message
+    assert first not in _catalogue_messages(name), f"this bug is in the catalogue: {first}"
+
+
+@pytest.mark.parametrize(
+    "name, fn", [(n, f) for n, _, f in GENERIC], ids=[f"{n}: {lb}" for n, lb, _ in GENERIC]
+)
+def test_the_generic_ones_still_fail_and_are_counted(name, fn):
+    message = diagnosis(getattr(check, name), fn)
+    assert "max error" in message.split("\n")[0], f"now explained, move it to UNSEEN: {message}"
+
+
+def test_unseen_summary():
+    print(f"\nset 06 unseen bugs: {len(UNSEEN)} specific, {len(GENERIC)} generic")
+    assert len(UNSEEN) >= 3 * 3 and len(UNSEEN) > 2 * len(GENERIC)
+
+
+# --- the predict-then-run questions of set 06 -----------------------------------------------------
+Q06_ANSWERS = {"q06_batches_per_epoch": 45, "q06_initial_loss": math.log(10)}
+# Answers a learner could plausibly give (each must fail): the full batches only, one too many,
+# log base 10, log 10 without the minus sign, the probability itself.
+Q06_WRONG = {"q06_batches_per_epoch": [44, 46, 44.9], "q06_initial_loss": [1.0, -2.3026, 0.1]}
+
+
+def test_set06_questions_are_registered_in_classifier():
+    assert {q.id for q in classifier.SET06_QUESTIONS} == set(Q06_ANSWERS)
+    for q in classifier.SET06_QUESTIONS:
+        assert QUESTIONS[q.id] is q
+
+
+@pytest.mark.parametrize("qid", sorted(Q06_ANSWERS))
+def test_set06_right_answer_passes(qid, capsys):
+    check.answer(qid, Q06_ANSWERS[qid])
+    assert capsys.readouterr().out.startswith(f"✓ {qid}: right.")
+
+
+def test_set06_answers_in_other_forms_pass(capsys):
+    check.answer("q06_batches_per_epoch", np.int64(45))
+    check.answer("q06_batches_per_epoch", 45.0)
+    check.answer("q06_initial_loss", 2.3)  # to two digits is enough
+    check.answer("q06_initial_loss", -np.log(1 / 10))
+    assert capsys.readouterr().out.count("right.") == 4
+
+
+@pytest.mark.parametrize("qid", sorted(Q06_ANSWERS))
+def test_set06_wrong_answers_fail_with_a_hint_that_does_not_give_the_answer(qid):
+    question = QUESTIONS[qid]
+    for form in _forms(question.expected):
+        assert not re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", question.wrong), form
+    for wrong in Q06_WRONG[qid]:
+        with pytest.raises(ExerciseFailed) as info:
+            check.answer(qid, wrong)
+        assert question.wrong in str(info.value)
+        for form in _forms(question.expected):
+            assert not re.search(rf"(?<![\d.]){re.escape(form)}(?![\d])", str(info.value)), form
+
+
+def test_set06_question_of_the_wrong_kind_is_refused():
+    with pytest.raises(check.AnswerTypeError):
+        check.answer("q06_batches_per_epoch", "45")
+    with pytest.raises(check.AnswerTypeError):
+        check.answer("q06_initial_loss", np.array([2.3, 2.3]))

@@ -4,13 +4,18 @@
 with the shared ``Exercise`` machinery. ``minibatches`` checks properties
 instead (every example once, pairs kept, a fresh but reproducible order), since
 any shuffle is right as long as it comes from the ``rng`` it is given.
+
+The predict-then-run questions of set 06, q06_batches_per_epoch and
+q06_initial_loss, are registered here too (``check.answer``).
 """
 
 import itertools
+import math
 
 import numpy as np
 
 from bpkit.check._core import Bug, Exercise, checker
+from bpkit.check.questions import Question, register
 from bpkit.scalar import Value
 from bpkit.tensor import Tensor
 
@@ -33,7 +38,7 @@ def accuracy(student_fn):
     """Check ``accuracy(logits, y) -> float``: the fraction of rows whose largest logit is at y.
 
     Inputs: logits (N, C) float64 class scores, one row per example; y (N,) int64 labels.
-    Return one float in [0, 1]: np.mean(np.argmax(logits, axis=1) == y).
+    Return one float in [0, 1] (the formula: ``check.reveal("accuracy")``).
     Recognises: the count instead of the fraction, a percentage, the error rate,
     argmax over the wrong axis (axis=0), keepdims=True broadcasting (N, 1) against (N,)
     into an (N, N) comparison, np.max instead of np.argmax, the per-example matches
@@ -69,14 +74,14 @@ def accuracy(student_fn):
                 accuracy=1 - value,
             ),
             Bug(
-                "you returned one match per example; accuracy is their mean: "
-                "np.mean(predictions == y)",
+                "you returned one match per example (an array); accuracy is ONE number, the "
+                "fraction of those matches that are True",
                 accuracy=matches,
             ),
             Bug(
                 "your predictions have shape (N, 1) (keepdims=True?), and comparing them with y "
                 "of shape (N,) broadcasts to an (N, N) table of every prediction against every "
-                "label. Use np.argmax(logits, axis=1), shape (N,)",
+                "label. The predictions must have y's shape, (N,)",
                 accuracy=float(np.mean(predicted[:, None] == y[None, :])),
             ),
             Bug(
@@ -87,8 +92,8 @@ def accuracy(student_fn):
         if N == C:  # only here does argmax over axis 0 run (elsewhere it raises in their code)
             bugs.append(
                 Bug(
-                    "argmax over the wrong axis: each ROW is one example and its C scores run "
-                    "along axis=1, so predictions = np.argmax(logits, axis=1)",
+                    "argmax over the wrong axis: each ROW is one example, and its C scores run "
+                    "along axis 1: one prediction per row, not one per class",
                     accuracy=float(np.mean(np.argmax(logits, axis=0) == y)),
                 )
             )
@@ -127,7 +132,8 @@ def confusion_matrix(student_fn):
     Recognises: transposed (rows = predicted), ``C[y_true, y_pred] += 1`` counting a
     repeated pair once, the size taken from the largest label instead of num_classes,
     one row and column too many, labels shifted by one, normalised rows or total,
-    inputs changed in place.
+    a loop that misses the first or the last example, inputs changed in place.
+    Set 06's find-the-bug item (``fix_confusion_matrix``) is checked here too.
     """
     ex = Exercise(
         "confusion_matrix",
@@ -151,13 +157,15 @@ def confusion_matrix(student_fn):
         bugs = [
             Bug(
                 "your matrix is transposed: rows must be the TRUE class and columns the "
-                "PREDICTED class, C[y_true[n], y_pred[n]] += 1",
+                "PREDICTED class",
                 C=right.T,
             ),
             Bug(
-                "each (true, predicted) pair is counted at most once: `C[y_true, y_pred] += 1` "
-                "with index arrays reads all entries, adds 1 and writes them back, so repeats "
-                "are lost. Use np.add.at(C, (y_true, y_pred), 1), or a loop over the examples",
+                "each (true, predicted) pair is counted at most once, however often it occurs: "
+                "with index arrays, `C[y_true, y_pred] += 1` first reads all the entries, adds 1 "
+                "and then writes them back, so a repeated pair is written the same value again. "
+                "Count one example at a time, or with an unbuffered addition (numpy's ufuncs "
+                "have an `.at` method)",
                 C=(right > 0).astype(np.float64),
             ),
             Bug(
@@ -172,8 +180,8 @@ def confusion_matrix(student_fn):
                 C=padded,
             ),
             Bug(
-                "your labels are shifted by one (y - 1?): labels already start at 0, so "
-                "C[y_true[n], y_pred[n]] needs no shift",
+                "your labels are shifted by one (y - 1?): labels already start at 0 and index "
+                "the rows and columns as they are",
                 C=np.roll(right, -1, axis=(0, 1)),
             ),
             Bug(
@@ -184,6 +192,16 @@ def confusion_matrix(student_fn):
             Bug(
                 "you divided by N; return the raw COUNTS (they sum to N)",
                 C=right / N,
+            ),
+            Bug(
+                f"one example is missing: your counts add up to {N - 1}, not N = {N}. Does the "
+                "loop over the examples stop one early (or start at 1)?",
+                C=_counts(y_true[:-1], y_pred[:-1], C),
+            ),
+            Bug(
+                f"one example is missing: your counts add up to {N - 1}, not N = {N}. Does the "
+                "loop over the examples start at 1 (or stop one early)?",
+                C=_counts(y_true[1:], y_pred[1:], C),
             ),
         ]
         (got,), where = ex.call(
@@ -481,14 +499,13 @@ def two_layer_backward(student_fn):
     The network: A = X @ W1 + b1, H = relu(A), Z = H @ W2 + b2, and the loss is the mean
     cross-entropy of softmax(Z) with integer labels y. Inputs: X (N, D), W1 (D, H),
     b1 (H,), W2 (H, C), b2 (C,) float64; y (N,) int64 (N, D, H, C all different).
-    Return the loss (a float) and the four gradients, each shaped like its parameter:
-    dZ = (softmax(Z) - onehot(y)) / N; dW2 = H.T @ dZ; db2 = dZ.sum(0);
-    dA = (dZ @ W2.T) * (A > 0); dW1 = X.T @ dA; db1 = dA.sum(0).
+    Return the loss (a float) and the four gradients, each shaped like its parameter
+    (the formulas: ``check.reveal("two_layer_backward")``).
     Recognises: sum instead of mean (factor N), forgot the ReLU's derivative, the
     pre-activation A where H belongs in dW2, biases not summed over the batch or
     averaged again, the one-hot not subtracted, the loss as a sum, the ReLU applied to
-    the gradient instead of masking with (A > 0), transposed gradients, sign, inputs
-    changed in place.
+    the gradient instead of masking with the forward pass, transposed gradients, sign,
+    inputs changed in place. The first failure names the mistake, not the formula.
     """
     names = ("loss", "dW1", "db1", "dW2", "db2")
     ex = Exercise(
@@ -498,11 +515,11 @@ def two_layer_backward(student_fn):
         signature="two_layer_backward(X, y, W1, b1, W2, b2) -> (loss, dW1, db1, dW2, db2)",
         like={"dW1": "W1", "db1": "b1", "dW2": "W2", "db2": "b2"},
         formulas={
-            "loss": "-mean(log(softmax(Z)[range(N), y]))",
-            "dW1": "X.T @ dA with dA = (dZ @ W2.T) * (A > 0)",
-            "db1": "dA.sum(axis=0)",
-            "dW2": "H.T @ dZ with dZ = (softmax(Z) - onehot(y)) / N",
-            "db2": "dZ.sum(axis=0)",
+            "loss": "loss = -mean(log(softmax(Z)[range(N), y]))",
+            "dW1": "dW1 = X.T @ dA; dA = (dZ @ W2.T) * (A > 0)",
+            "db1": "db1 = dA.sum(axis=0)",
+            "dW2": "dW2 = H.T @ dZ; dZ = (softmax(Z) - onehot(y)) / N",
+            "db2": "db2 = dZ.sum(axis=0)",
         },
         tol=1e-7,
     )
@@ -530,52 +547,56 @@ def two_layer_backward(student_fn):
                 loss=N * f["loss"],
             ),
             Bug(
-                f"the gradients are N = {N} times too large: the loss is a mean, so "
-                "dZ = (softmax(Z) - onehot(y)) / N",
+                f"the gradients are N = {N} times too large: the loss is a MEAN over the batch, "
+                "and its 1/N reaches every gradient through the logits' gradient",
                 **summed,
             ),
             Bug(
-                "you forgot the ReLU's derivative: dA = dH * (A > 0) zeroes the gradient of "
-                "every unit that was off in the forward pass",
+                "dW1 and db1 ignore the ReLU: a hidden unit that was off in the forward pass "
+                "(A <= 0 there) has slope 0 and passes no gradient back to W1 and b1",
                 dW1=no_mask["dW1"],
                 db1=no_mask["db1"],
             ),
             Bug(
-                "dW2 uses the pre-activation A; the second layer's input is the post-activation "
-                "H = relu(A): dW2 = H.T @ dZ",
+                "dW2 is built from the pre-activation A; the second layer's input is the "
+                "post-activation H = relu(A), the array that W2 multiplies in the forward pass",
                 dW2=with_A["dW2"],
             ),
             Bug(
-                "db2 must be summed over the batch: db2 = dZ.sum(axis=0), shape (C,)",
+                "db2 has one row per example: b2 is shared by every example of the batch, so "
+                "its gradient adds up their contributions (over axis 0)",
                 db2=dZ,
             ),
             Bug(
-                "db1 must be summed over the batch: db1 = dA.sum(axis=0), shape (H,)",
+                "db1 has one row per example: b1 is shared by every example of the batch, so "
+                "its gradient adds up their contributions (over axis 0)",
                 db1=dA,
             ),
             Bug(
-                f"the biases' gradients are N = {N} times too small: dZ already holds the 1/N, "
-                "so sum over the batch (.sum(axis=0)), don't average again",
+                f"the biases' gradients are N = {N} times too small: the 1/N of the mean is "
+                "already in the gradient that reaches them, so averaging over the batch "
+                "divides by N twice",
                 db1=dA.mean(axis=0),
                 db2=dZ.mean(axis=0),
             ),
             Bug(
-                f"db2 is N = {N} times too small: dZ already holds the 1/N, so db2 = "
-                "dZ.sum(axis=0), not .mean",
+                f"db2 is N = {N} times too small: the 1/N of the mean is already in the "
+                "logits' gradient, so averaging over the batch divides by N twice",
                 db2=dZ.mean(axis=0),
             ),
             Bug(
-                f"db1 is N = {N} times too small: dA already holds the 1/N, so db1 = "
-                "dA.sum(axis=0), not .mean",
+                f"db1 is N = {N} times too small: the 1/N of the mean is already in the hidden "
+                "layer's gradient, so averaging over the batch divides by N twice",
                 db1=dA.mean(axis=0),
             ),
             Bug(
-                "you forgot to subtract the one-hot labels: dZ = (softmax(Z) - onehot(y)) / N",
+                "your gradients do not depend on the labels y: nothing pulls each example's "
+                "TRUE class up. The logits' gradient needs a term from the one-hot labels",
                 **no_onehot,
             ),
             Bug(
-                "you applied the ReLU to the GRADIENT (dH > 0, or np.maximum(dH, 0)); the mask "
-                "comes from the forward pass: dA = dH * (A > 0)",
+                "you applied the ReLU to the GRADIENT (where the gradient is positive); which "
+                "units pass the gradient back is decided by the forward pass, where A > 0",
                 dW1=relu_of_grad["dW1"],
                 db1=relu_of_grad["db1"],
             ),
@@ -589,3 +610,41 @@ def two_layer_backward(student_fn):
             terms={"X.T @ dH (no ReLU mask)": X.T @ f["dH"], "dH.sum(axis=0)": f["dH"].sum(0)},
         )
     ex.passed("loss, dW1, db1, dW2, db2 match to 1e-7")
+
+
+# --- predict, then run (set 06) -------------------------------------------------------------------
+SET06_QUESTIONS = [
+    register(
+        Question(
+            "q06_batches_per_epoch",
+            "minibatches(X_train, y_train, batch_size=32, rng) over the n = 1438 training digits: "
+            "how many batches does one epoch yield?",
+            "number",
+            45.0,
+            tol=1e-9,
+            wrong="first count the FULL batches (an integer division), then look at the examples "
+            "left over: they still need a batch of their own, a smaller one (an exact fit would "
+            "need none)",
+            right="1438 = 44 * 32 + 30: 44 full batches and a last one of 30 examples, 45 in all "
+            "(the ceiling of n / batch_size). Dropping the last batch would skip 30 digits every "
+            "epoch",
+        )
+    ),
+    register(
+        Question(
+            "q06_initial_loss",
+            "The digit network (C = 10 classes) starts with tiny weights (std 0.001) and zero "
+            "biases, so every logit is close to 0. About what is its mean cross-entropy loss "
+            "before any training (natural log)?",
+            "number",
+            math.log(10.0),
+            tol=0.01,
+            wrong="with all logits equal, softmax gives every class the same probability: how "
+            "large is it with C classes, and what is minus its natural logarithm (np.log, not "
+            "log base 10)?",
+            right="each class gets p = 1/10, so the loss is -ln(1/10) = ln 10 = 2.303 for every "
+            "example. A first loss far above ln C means the initial weights are too large "
+            "(confident, wrong predictions); a loss that stays at ln C means nothing is learned",
+        )
+    ),
+]
